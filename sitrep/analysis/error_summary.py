@@ -1,0 +1,111 @@
+"""Error patterns of a window: every matched line accounted for, each template flagged new
+when the baseline window never saw it. Current and baseline lines are mined together, so a
+template means the same thing on both sides and `new` is exact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sitrep.analysis.classify import classify
+from sitrep.analysis.patterns import OVERFLOW, PatternMiner
+from sitrep.records import MessageGroup
+
+
+@dataclass(slots=True)
+class _Seen:
+    count: int = 0
+    first_ts: float = float("inf")
+    last_ts: float = float("-inf")
+    example: str = ""
+    services: dict[str, int] = field(default_factory=dict)
+
+    def add(self, group: MessageGroup) -> None:
+        self.count += group.count
+        # The earliest message is the example: deterministic whether a backend sends lines
+        # one by one or grouped, and it shows the onset.
+        if (group.first_ts, group.message) < (self.first_ts, self.example) or not self.example:
+            self.example = group.message
+        self.first_ts = min(self.first_ts, group.first_ts)
+        self.last_ts = max(self.last_ts, group.last_ts)
+        for service, count in group.services.items():
+            self.services[service] = self.services.get(service, 0) + count
+
+
+@dataclass(slots=True)
+class PatternFound:
+    pattern_id: str
+    template: str
+    count: int
+    first_ts: float
+    last_ts: float
+    example: str
+    services: dict[str, int]
+    baseline_count: int
+    label: str
+    signal: str | None
+
+
+@dataclass(slots=True)
+class PatternSummary:
+    total: int
+    """Lines matched in the window: the sum of every pattern's count and `unmined`."""
+    patterns: list[PatternFound]
+    """Most frequent first."""
+    unmined: int
+    """Lines counted but not grouped because the miner's cap was hit."""
+    baseline_total: int
+
+
+def summarize_patterns(
+    groups: Iterable[tuple[int, MessageGroup]], current: int, max_groups: int = 50_000
+) -> PatternSummary:
+    """`groups` are tagged with their window: `current` is the window asked about, any other
+    tag is the baseline."""
+    miner = PatternMiner(max_groups=max_groups)
+    seen: dict[int, _Seen] = {}
+    before: dict[int, int] = {}
+    baseline_total = 0
+    for window, group in groups:
+        key = miner.add(group.message, group.count)
+        if window == current:
+            seen.setdefault(key, _Seen()).add(group)
+        else:
+            before[key] = before.get(key, 0) + group.count
+            baseline_total += group.count
+    mining = miner.finish()
+
+    merged: dict[int, _Seen] = {}
+    baseline_counts: dict[int, int] = {}
+    for key, count in before.items():
+        index = mining.template_of(key)
+        baseline_counts[index] = baseline_counts.get(index, 0) + count
+    for key, acc in seen.items():
+        index = mining.template_of(key)
+        target = merged.setdefault(index, _Seen())
+        target.add(MessageGroup(acc.example, acc.count, acc.first_ts, acc.last_ts, acc.services))
+
+    unmined = merged.pop(OVERFLOW).count if OVERFLOW in merged else 0
+    patterns = [
+        _found(mining.templates[i].pattern_id, mining.templates[i].template, acc, baseline_counts.get(i, 0))
+        for i, acc in merged.items()
+    ]
+    patterns.sort(key=lambda p: (-p.count, p.first_ts, p.pattern_id))
+    total = sum(p.count for p in patterns) + unmined
+    return PatternSummary(total, patterns, unmined, baseline_total)
+
+
+def _found(pattern_id: str, template: str, acc: _Seen, baseline_count: int) -> PatternFound:
+    verdict = classify(template, acc.example)
+    return PatternFound(
+        pattern_id,
+        template,
+        acc.count,
+        acc.first_ts,
+        acc.last_ts,
+        acc.example,
+        dict(sorted(acc.services.items(), key=lambda kv: -kv[1])),
+        baseline_count,
+        verdict.label,
+        verdict.signal,
+    )

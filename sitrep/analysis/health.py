@@ -1,0 +1,88 @@
+"""Judging deploy windows: enough evidence to judge, and healthy or degraded against the typical."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import median
+from typing import Literal
+
+from sitrep.analysis.deploys import DeployWindow
+from sitrep.records import WindowStats
+from sitrep.settings import HealthSettings
+
+Verdict = Literal["healthy", "degraded", "insufficient"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """The typical health of a service: medians over its judgeable earlier windows."""
+
+    error_rate: float | None
+    p95_ms: float | None
+    windows: int
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    window: DeployWindow
+    stats: WindowStats
+    verdict: Verdict
+    why: str
+
+
+def judgeable(window: DeployWindow, stats: WindowStats, rules: HealthSettings) -> bool:
+    return stats.basis >= rules.min_requests and window.minutes >= rules.min_minutes
+
+
+def reference(pairs: Sequence[tuple[DeployWindow, WindowStats]], rules: HealthSettings) -> Reference:
+    """Medians over earlier windows with enough evidence; the current window never counts."""
+    usable = [s for w, s in pairs if not w.current and judgeable(w, s, rules)]
+    rates = [s.error_rate for s in usable if s.error_rate is not None]
+    latencies = [s.p95_ms for s in usable if s.p95_ms is not None]
+    return Reference(
+        error_rate=median(rates) if rates else None,
+        p95_ms=median(latencies) if latencies else None,
+        windows=len(usable),
+    )
+
+
+def error_rate_limit(ref: Reference, rules: HealthSettings) -> float | None:
+    if ref.error_rate is None:
+        return None
+    return max(ref.error_rate * rules.error_rate_ratio, ref.error_rate + rules.error_rate_floor)
+
+
+def judge(window: DeployWindow, stats: WindowStats, ref: Reference, rules: HealthSettings) -> Judged:
+    if not judgeable(window, stats, rules):
+        why = (
+            f"not enough evidence: {stats.basis} lines over {window.minutes:.0f} min "
+            f"(needs {rules.min_requests} over {rules.min_minutes:.0f} min)"
+        )
+        return Judged(window, stats, "insufficient", why)
+    problems = _problems(stats, ref, rules)
+    if problems:
+        return Judged(window, stats, "degraded", "; ".join(problems))
+    return Judged(window, stats, "healthy", "error rate and p95 within the typical range")
+
+
+def _problems(stats: WindowStats, ref: Reference, rules: HealthSettings) -> list[str]:
+    problems = []
+    limit = error_rate_limit(ref, rules)
+    if limit is not None and stats.error_rate is not None and stats.error_rate > limit:
+        problems.append(f"error rate {pct(stats.error_rate)} above the limit {pct(limit)}")
+    if (
+        ref.p95_ms is not None
+        and stats.p95_ms is not None
+        and stats.p95_ms > ref.p95_ms * rules.latency_ratio
+    ):
+        problems.append(
+            f"p95 {stats.p95_ms:.0f} ms above {rules.latency_ratio:g}× the typical {ref.p95_ms:.0f} ms"
+        )
+    return problems
+
+
+def pct(rate: float | None) -> str:
+    if rate is None:
+        return "n/a"
+    return f"{rate * 100:.2f}%" if rate < 0.1 else f"{rate * 100:.1f}%"

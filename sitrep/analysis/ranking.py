@@ -1,0 +1,97 @@
+"""Ranking rollback candidates: the most recent healthy deploy first, then deploys with too
+little evidence to judge, then degraded ones. The current deploy is never a candidate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sitrep.analysis.health import Judged, Reference, error_rate_limit, pct
+from sitrep.records import WindowStats
+from sitrep.settings import HealthSettings
+from sitrep.timespec import isoformat
+
+_TIER = {"healthy": 0, "insufficient": 1, "degraded": 2}
+_BASE_SCORE = {"healthy": 0.9, "insufficient": 0.5, "degraded": 0.2}
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    judged: Judged
+    rank: int
+    score: float
+    reasons: list[str]
+
+
+def rank_candidates(
+    earlier: Sequence[Judged], current: Judged, ref: Reference, rules: HealthSettings
+) -> list[Ranked]:
+    """`earlier`: judged windows of earlier deploys, any order; `current`: the live deploy's window."""
+    current_sha = current.window.deploy.sha
+    # A redeploy of the running sha would change nothing, so it is no candidate either.
+    pool = [
+        j
+        for j in earlier
+        if not j.window.current and (current_sha is None or j.window.deploy.sha != current_sha)
+    ]
+    pool.sort(key=lambda j: (_TIER[j.verdict], -j.window.start.timestamp()))
+    ranked = []
+    position_in_tier: dict[str, int] = {}
+    newer_not_healthy = _newer_unhealthy(pool)
+    for rank, judged in enumerate(pool, start=1):
+        position = position_in_tier.get(judged.verdict, 0)
+        position_in_tier[judged.verdict] = position + 1
+        score = round(max(0.01, _BASE_SCORE[judged.verdict] - 0.02 * position), 2)
+        reasons = _reasons(judged, current, ref, rules)
+        if rank == 1 and judged.verdict == "healthy" and newer_not_healthy.get(id(judged)):
+            count = newer_not_healthy[id(judged)]
+            reasons.insert(
+                0,
+                f"most recent healthy deploy; the {count} deploy(s) after it were degraded "
+                "or had too little evidence",
+            )
+        ranked.append(Ranked(judged, rank, score, reasons))
+    return ranked
+
+
+def _newer_unhealthy(pool: Sequence[Judged]) -> dict[int, int]:
+    """For each healthy window, how many later candidate windows were not healthy."""
+    counts = {}
+    for judged in pool:
+        if judged.verdict == "healthy":
+            start = judged.window.start
+            counts[id(judged)] = sum(
+                1 for other in pool if other.window.start > start and other.verdict != "healthy"
+            )
+    return counts
+
+
+def _reasons(judged: Judged, current: Judged, ref: Reference, rules: HealthSettings) -> list[str]:
+    stats, window = judged.stats, judged.window
+    reasons = [
+        f"window {isoformat(window.start)} – {isoformat(window.end)} ({window.minutes:.0f} min): "
+        f"{_traffic(stats)}, error rate {pct(stats.error_rate)}, p95 {_ms(stats.p95_ms)}",
+        f"against the current deploy's window: error rate {pct(stats.error_rate)} "
+        f"vs {pct(current.stats.error_rate)}, "
+        f"p95 {_ms(stats.p95_ms)} vs {_ms(current.stats.p95_ms)}",
+    ]
+    limit = error_rate_limit(ref, rules)
+    if ref.windows:
+        reasons.append(
+            f"against the typical of {ref.windows} earlier window(s) (error rate {pct(ref.error_rate)}, "
+            f"p95 {_ms(ref.p95_ms)}; degraded above {pct(limit)} or {rules.latency_ratio:g}× p95): "
+            f"{judged.verdict} — {judged.why}"
+        )
+    else:
+        reasons.append(
+            f"no earlier window had enough evidence to set a typical; {judged.verdict} — {judged.why}"
+        )
+    return reasons
+
+
+def _traffic(stats: WindowStats) -> str:
+    return f"{stats.requests} requests" if stats.requests else f"{stats.events} log lines"
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"

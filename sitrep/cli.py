@@ -1,0 +1,284 @@
+"""The `sitrep` command: the MCP server, the demo, and one subcommand per tool.
+
+Logs go to stderr only: on stdio, stdout belongs to the MCP channel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, validate_call
+
+from sitrep import __version__
+from sitrep.errors import ConfigError, InputError, SitrepError
+from sitrep.render import render
+from sitrep.runtime import Runtime
+from sitrep.settings import CONFIG_ENV, Settings, load_settings
+
+DESCRIPTION = """\
+sitrep: read-only incident triage. It reads deploys (git, a deploy log), logs and health,
+ranks rollback candidates, and never changes anything: a human runs every rollback.
+
+Start with `sitrep demo`, then `sitrep serve` for an MCP client such as Claude Code."""
+
+EPILOG = f"""\
+configuration: --config FILE or ${CONFIG_ENV}; SITREP_… environment variables override it
+(nesting with __, e.g. SITREP_DEPLOY_LOG__PATH). With no configuration sitrep uses the git
+repository of the current directory. Times: durations back from now (90m, 6h, 2d) or ISO-8601."""
+
+DEMO_MARKER = ".sitrep-demo"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="sitrep: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except (ConfigError, InputError) as error:
+        print(f"sitrep: error: {error}", file=sys.stderr)
+        return 2
+    except SitrepError as error:
+        print(f"sitrep: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitrep",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sitrep {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help=f"TOML configuration file (default: ${CONFIG_ENV})")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logs on stderr")
+    parser.set_defaults(verbose=False)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _serve_parser(sub, common)
+    _demo_parser(sub, common)
+    _tool_parsers(sub, common)
+    return parser
+
+
+def _add(
+    sub: Any, name: str, common: argparse.ArgumentParser, help_text: str, handler: Callable[..., int]
+) -> Any:
+    command = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+    command.set_defaults(handler=handler)
+    return command
+
+
+def _serve_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    serve = _add(sub, "serve", common, "serve the MCP server (stdio by default)", _serve)
+    serve.add_argument(
+        "--transport", choices=["stdio", "http"], default="stdio", help="stdio (default) or streamable HTTP"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+
+
+def _demo_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    demo = _add(sub, "demo", common, "write a realistic incident into a directory and triage it", _demo)
+    demo.add_argument(
+        "--dir", type=Path, default=Path("sitrep-demo"), help="where to write it (default ./sitrep-demo)"
+    )
+
+
+def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("--json", action="store_true", help="print the tool's structured result as JSON")
+    both = [common, out]
+
+    def add(name: str, help_text: str, handler: Callable[..., int]) -> Any:
+        command = sub.add_parser(name, parents=both, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    triage = add("triage", "deploys, error patterns and rollback candidates for one service", _triage)
+    triage.add_argument("--service", required=True)
+    triage.add_argument("--since", default="1h", help="error-pattern window (default 1h)")
+
+    deploys = add("deploys", "recent deploys (tool: recent_deploys)", _tool("recent_deploys"))
+    _range(deploys, "24h")
+    deploys.add_argument("--service")
+    deploys.add_argument("--limit", type=int, default=20)
+
+    logs = add("logs", "search log lines (tool: search_logs)", _tool("search_logs"))
+    _range(logs, "1h")
+    logs.add_argument("--service")
+    logs.add_argument("--query", help="case-insensitive text the message must contain")
+    logs.add_argument("--level", help="lowest level: debug, info, warn, error, critical, fatal")
+    logs.add_argument("--limit", type=int, default=50)
+
+    patterns = add(
+        "patterns",
+        "error patterns (tool: error_patterns), or the patterns of one file with --file",
+        _patterns,
+    )
+    _range(patterns, None)
+    patterns.add_argument("--service")
+    patterns.add_argument("--levels", help="comma-separated levels, or 'all' (default error,fatal,critical)")
+    patterns.add_argument(
+        "--baseline", help="window to compare with: a length before --since (24h), or 'none'"
+    )
+    patterns.add_argument("--top", type=int, default=20)
+    patterns.add_argument("--file", type=Path, help="summarise this file instead of the configured sources")
+    patterns.add_argument(
+        "--format",
+        choices=["auto", "ndjson", "logfmt", "plain", "message"],
+        default="auto",
+        help="with --file: how lines are written; 'message' means each line is one message",
+    )
+    patterns.add_argument("--label", action="store_true", help="with --file: one JSON object per input line")
+
+    health = add("health", "health of each deploy window (tool: deploy_health)", _tool("deploy_health"))
+    health.add_argument("--service", required=True)
+    health.add_argument("--limit", type=int, default=10)
+
+    rollback = add(
+        "rollback", "ranked rollback candidates (tool: rollback_candidates)", _tool("rollback_candidates")
+    )
+    rollback.add_argument("--service", required=True)
+    rollback.add_argument("--top", type=int, default=5)
+
+    timeline = add("timeline", "incident timeline (tool: incident_timeline)", _tool("incident_timeline"))
+    _range(timeline, "6h")
+    timeline.add_argument("--service")
+
+    diff = add("diff", "what a deploy changed and its risks (tool: deploy_diff)", _tool("deploy_diff"))
+    diff.add_argument("sha", help="commit sha, tag or deployed version")
+    diff.add_argument("--service")
+    diff.add_argument("--base", help="compare against this sha (default: the previous deploy)")
+
+    add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
+
+
+def _range(command: argparse.ArgumentParser, default: str | None) -> None:
+    note = f" (default {default})" if default else ""
+    command.add_argument("--since", default=default, help=f"start: 90m, 6h, 2d or ISO-8601{note}")
+    command.add_argument("--until", help="end: same forms (default now)")
+
+
+# -- handlers ---------------------------------------------------------------------------
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _emit(result: BaseModel, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(render(result))
+    return 0
+
+
+_TOOL_ARGS = ("service", "since", "until", "limit", "query", "level", "top", "sha", "base")
+
+
+def _tool(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from sitrep.tools import READ_TOOLS
+
+        tool = next(t for t in READ_TOOLS if t.__name__ == name)
+        arguments = {key: getattr(args, key) for key in _TOOL_ARGS if getattr(args, key, None) is not None}
+        return _emit(call_tool(tool, Runtime(_settings(args)), arguments), args.json)
+
+    return run
+
+
+def call_tool(tool: Callable[..., BaseModel], rt: Runtime, arguments: dict[str, Any]) -> BaseModel:
+    """Call a tool function as the server would, with its arguments validated the same way."""
+    checked = validate_call(config=ConfigDict(arbitrary_types_allowed=True))(tool)
+    try:
+        return checked(rt, **arguments)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InputError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+def _patterns(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        from sitrep.file_patterns import label_file, summarize_file
+
+        levels = args.levels.split(",") if args.levels else None
+        if args.label:
+            return label_file(args.file, args.format, sys.stdout)
+        return _emit(
+            summarize_file(args.file, args.format, levels, args.top, args.since, args.until), args.json
+        )
+    if args.label:
+        raise InputError("--label needs --file")
+    from sitrep.tools.logs import error_patterns
+
+    arguments: dict[str, Any] = {"since": args.since or "1h", "top": args.top}
+    for key in ("service", "until", "baseline"):
+        if getattr(args, key) is not None:
+            arguments[key] = getattr(args, key)
+    if args.levels:
+        arguments["levels"] = args.levels.split(",")
+    return _emit(call_tool(error_patterns, Runtime(_settings(args)), arguments), args.json)
+
+
+def _triage(args: argparse.Namespace) -> int:
+    from sitrep.triage import build_triage
+
+    return _emit(build_triage(Runtime(_settings(args)), args.service, args.since), args.json)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from sitrep.server import build_server
+
+    server = build_server(_settings(args))
+    if args.transport == "stdio":
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host=args.host, port=args.port)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from sitrep.demo import build_demo
+    from sitrep.triage import build_triage
+
+    directory: Path = args.dir.resolve()
+    if (directory / DEMO_MARKER).exists():
+        shutil.rmtree(directory)  # our own earlier demo: replace it
+    scenario = build_demo(directory)
+    (directory / DEMO_MARKER).write_text("written by `sitrep demo`; safe to delete\n")
+    print(f"Wrote a demo incident to {directory}\n", file=sys.stderr)
+    runtime = Runtime(load_settings(scenario.config_path))
+    print(render(build_triage(runtime, scenario.service)))
+    print(_next_steps(scenario.config_path, scenario.service))
+    return 0
+
+
+def _next_steps(config: Path, service: str) -> str:
+    return f"""
+Next, from the shell:
+    sitrep rollback --config {config} --service {service}
+    sitrep timeline --config {config} --service {service}
+
+Use it from Claude Code, read-only (plan mode):
+    claude mcp add sitrep -- sitrep serve --config {config}
+    claude --permission-mode plan
+  then ask: "checkout is failing — triage it with sitrep" or run the prompt /mcp__sitrep__incident-triage
+"""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Plain records that flow from sources to analysis. Analysis knows nothing of backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+ERROR_LEVELS = frozenset({"error", "fatal", "critical"})
+
+
+@dataclass(frozen=True, slots=True)
+class Deploy:
+    """One release of one service at one time."""
+
+    service: str
+    version: str
+    timestamp: datetime
+    sha: str | None = None
+    author: str | None = None
+    message: str | None = None
+    source: str = "deploy_log"
+    status: str | None = None
+    environment: str | None = None
+
+    @property
+    def went_live(self) -> bool:
+        """False for a deploy the log records as failed: it never served traffic."""
+        return (self.status or "").lower() not in {"failed", "failure", "aborted", "cancelled", "canceled"}
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    committed_at: datetime
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    path: str
+    status: str
+    """A, M, D or R (renamed from `old_path`)."""
+    added: int | None
+    deleted: int | None
+    old_path: str | None = None
+
+
+@dataclass(slots=True)
+class LogRecord:
+    """One log line as sitrep reads it. Times are seconds since the epoch, UTC."""
+
+    ts: float
+    service: str | None
+    level: str | None
+    message: str
+    status: int | None = None
+    duration_ms: float | None = None
+
+    @property
+    def is_request(self) -> bool:
+        return self.status is not None or self.duration_ms is not None
+
+    def is_error(self, error_levels: frozenset[str] = ERROR_LEVELS) -> bool:
+        return (self.status is not None and self.status >= 500) or self.level in error_levels
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    """Which log lines a question is about: [start, end) in epoch seconds, and filters."""
+
+    start: float
+    end: float
+    services: frozenset[str] | None = None
+    levels: frozenset[str] | None = None
+    text: str | None = None
+    """Case-insensitive substring of the message."""
+
+
+@dataclass(slots=True)
+class ScanReport:
+    """What a read could not use, so answers can say what they left out. One report may
+    collect several passes over the same files; a bad line is counted once."""
+
+    skipped_at: set[tuple[str, int]] = field(default_factory=set)
+    """(file, line number) of lines that could not be read (corrupt JSON, no timestamp)."""
+    partial: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def lines_skipped(self) -> int:
+        return len(self.skipped_at)
+
+    def skip(self, where: str, line: int) -> None:
+        self.skipped_at.add((where, line))
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+@dataclass(slots=True)
+class MessageGroup:
+    """Lines sharing one exact message: a backend's distinct message with its count."""
+
+    message: str
+    count: int
+    first_ts: float
+    """0.0 when the lines carry no time."""
+    last_ts: float
+    services: dict[str, int]
+
+
+@dataclass(slots=True)
+class WindowStats:
+    """Traffic and health of one service over one time window."""
+
+    start: float
+    end: float
+    events: int = 0
+    """Log lines in the window."""
+    requests: int = 0
+    """Lines that record a request (a status code or a duration)."""
+    errors: int = 0
+    """Requests with a 5xx or an error level; log lines with an error level when there are no requests."""
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+    @property
+    def basis(self) -> int:
+        """What the error rate is a share of: requests when the logs record them, else lines."""
+        return self.requests or self.events
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.basis if self.basis else None

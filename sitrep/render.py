@@ -1,0 +1,183 @@
+"""Plain-text views of the tools' results for humans at a terminal (`--json` prints the data)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from sitrep.analysis.health import pct
+from sitrep.models import (
+    DeployDiff,
+    DeployHealth,
+    ErrorPatterns,
+    IncidentTimeline,
+    RecentDeploys,
+    RiskOut,
+    RollbackCandidates,
+    SearchLogs,
+    SourcesStatus,
+    Truncation,
+)
+from sitrep.triage import TriageReport
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}ms"
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _short(sha: str | None) -> str:
+    return (sha or "-")[:10]
+
+
+def _footer(result: Truncation) -> list[str]:
+    lines = (
+        [f"  … {result.omitted} more not shown (narrow the range or raise the limit)"]
+        if result.truncated
+        else []
+    )
+    return lines + [f"  note: {note}" for note in result.notes]
+
+
+def deploys(result: RecentDeploys) -> list[str]:
+    lines = [f"Deploys {result.since} → {result.until}: {result.total}"]
+    for d in result.deploys:
+        lines.append(
+            f"  {d.timestamp}  {d.service:<14} {d.version:<10} {_short(d.sha):<10} "
+            f"{d.author or '-':<12} {d.message or ''}"
+        )
+    return lines + _footer(result)
+
+
+def logs(result: SearchLogs) -> list[str]:
+    lines = [
+        f"Log lines {result.since} → {result.until}: "
+        f"{result.total} matched, {result.returned} shown (newest first)"
+    ]
+    lines += [
+        f"  {line.timestamp} {line.service or '-'} {line.level or '-':<5} {line.message}"
+        for line in result.lines
+    ]
+    return lines + _footer(result)
+
+
+def patterns(result: ErrorPatterns) -> list[str]:
+    lines = [
+        f"Error patterns {result.since} → {result.until} ({', '.join(result.levels)}): {result.total} lines"
+    ]
+    for p in result.patterns:
+        flag = "NEW " if p.new else "    "
+        services = ", ".join(f"{name}×{count}" for name, count in p.services.items())
+        lines.append(f"  {p.count:>6}  {flag}{p.label:<10} {p.pattern_id}  {p.template}")
+        lines.append(f"          first {p.first_seen}  last {p.last_seen}  {services}")
+    if result.other_count:
+        lines.append(f"  {result.other_count:>6}  in {result.other_patterns} other pattern(s)")
+    return lines + _footer(result)
+
+
+def health(result: DeployHealth) -> list[str]:
+    typical = result.typical
+    lines = [
+        f"Deploy health of {result.service} (typical over {typical.windows} windows: "
+        f"error rate {pct(typical.error_rate)}, p95 {_ms(typical.p95_ms)})"
+    ]
+    for w in result.windows:
+        mark = "*" if w.current else " "
+        lines.append(
+            f" {mark}{w.version:<10} {_short(w.sha):<10} {w.start} → {w.end}  {w.requests:>7} {w.basis:<9} "
+            f"err {pct(w.error_rate):>7}  p50 {_ms(w.p50_ms):>7} p95 {_ms(w.p95_ms):>7} "
+            f"p99 {_ms(w.p99_ms):>7}  {w.verdict}"
+        )
+    return lines + _footer(result)
+
+
+def _risk(risk: RiskOut) -> str:
+    where = risk.path or _short(risk.ref)
+    return f"      risk [{risk.severity}] {risk.kind}: {where} — {risk.detail}"
+
+
+def rollback(result: RollbackCandidates) -> list[str]:
+    lines = []
+    if result.current:
+        h = result.current.health
+        lines.append(
+            f"Current {result.service} {result.current.version} ({_short(result.current.sha)}) since "
+            f"{result.current.deployed_at}: error rate {pct(h.error_rate)}, p95 {_ms(h.p95_ms)} — {h.verdict}"
+        )
+    for c in result.candidates:
+        lines.append(
+            f"  #{c.rank} {c.version} ({_short(c.sha)}) deployed {c.deployed_at}  "
+            f"score {c.score}  {c.verdict}"
+        )
+        lines += [f"      - {reason}" for reason in c.reasons]
+        lines += [_risk(r) for r in c.risks]
+        if c.command.command:
+            lines.append(f"      command (NOT executed — a human runs it): {c.command.command}")
+        else:
+            lines.append(f"      command: {c.command.note}")
+    return lines + _footer(result)
+
+
+def timeline(result: IncidentTimeline) -> list[str]:
+    lines = [f"Timeline {result.since} → {result.until}"]
+    for e in result.events:
+        quoted = f'  "{e.text}"' if e.text else ""
+        lines.append(f"  {e.timestamp}  {e.kind:<13} {e.summary}{quoted}")
+    return lines + _footer(result)
+
+
+def diff(result: DeployDiff) -> list[str]:
+    lines = [
+        f"{result.service} {_short(result.base)}..{_short(result.sha)}: {result.files_changed} files, "
+        f"+{result.lines_added} -{result.lines_deleted}, {len(result.commits)} commits"
+    ]
+    lines += [f"  {_short(c.sha)} {c.committed_at} {c.author}: {c.subject}" for c in result.commits]
+    lines += [f"  {f.status} {_count(f.added):>5} {_count(f.deleted):>5}  {f.path}" for f in result.files]
+    lines += [_risk(r) for r in result.risks]
+    return lines + _footer(result)
+
+
+def status(result: SourcesStatus) -> list[str]:
+    lines = [
+        f"  {'ok ' if s.ok else 'NOT OK'} {s.name:<16} {s.latency_ms:>7.1f}ms  {s.detail}"
+        for s in result.sources
+    ]
+    lines.append(f"  services: {', '.join(result.services) or 'none'}")
+    return ["Sources", *lines, *(f"  hint: {hint}" for hint in result.hints)]
+
+
+def triage(report: TriageReport) -> list[str]:
+    lines = [f"TRIAGE {report.service} at {report.generated_at}", ""]
+    lines += [f"  • {finding}" for finding in report.findings]
+    parts: list[tuple[str, BaseModel | None]] = [
+        ("Recent deploys", report.deploys),
+        ("Error patterns", report.patterns),
+        ("Rollback candidates", report.rollback),
+    ]
+    for title, part in parts:
+        if part is not None:
+            lines += ["", f"== {title}", *VIEWS[type(part)](part)]
+    lines += [f"  problem: {problem}" for problem in report.problems]
+    lines += ["", "sitrep is read-only: it ran nothing. A human decides and runs any rollback."]
+    return lines
+
+
+VIEWS: dict[type[BaseModel], Callable[..., list[str]]] = {
+    RecentDeploys: deploys,
+    SearchLogs: logs,
+    ErrorPatterns: patterns,
+    DeployHealth: health,
+    RollbackCandidates: rollback,
+    IncidentTimeline: timeline,
+    DeployDiff: diff,
+    SourcesStatus: status,
+    TriageReport: triage,
+}
+
+
+def render(result: BaseModel) -> str:
+    return "\n".join(VIEWS[type(result)](result))

@@ -1,0 +1,228 @@
+"""Configuration, read in one place: a TOML file, then `SITREP_…` environment overrides.
+
+`load_settings` is called once, by the CLI, and the `Settings` it returns is passed down.
+Relative paths in the file are resolved against the file's directory, so a config works
+from wherever the server is started.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sitrep.errors import ConfigError
+
+CONFIG_ENV = "SITREP_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GitSource(_Section):
+    """One service's repository: first-parent commits of `branch` (or tags) are its deploys."""
+
+    service: str = Field(min_length=1)
+    repo: Path
+    branch: str = "main"
+    tag_pattern: str | None = None
+    path: str | None = None
+    rollback_command: str | None = None
+
+
+class DeployLogSource(_Section):
+    """NDJSON, one deploy a line: the source of truth for when a deploy happened."""
+
+    path: Path
+    environment: str | None = None
+    """Keep only deploys to this environment (e.g. "production"); by default keep all."""
+
+
+class FilesSource(_Section):
+    """Local log files (globs), streamed on every query."""
+
+    paths: list[str] = Field(min_length=1)
+    format: Literal["auto", "ndjson", "logfmt", "plain"] = "auto"
+    service: str | None = None
+    """Service for lines that name none; by default the file's name without extensions."""
+
+
+class FieldNames(_Section):
+    """Where each fact lives in a structured log line: ECS names by default, dotted or nested."""
+
+    timestamp: str = "@timestamp"
+    service: str = "service.name"
+    level: str = "log.level"
+    message: str = "message"
+    status: str = "http.response.status_code"
+    duration: str = "event.duration"
+    duration_unit: Literal["ns", "us", "ms", "s"] = "ns"
+
+
+class HealthSettings(_Section):
+    """When a deploy window has enough evidence to judge, and when it counts as degraded."""
+
+    min_requests: int = Field(default=50, ge=1)
+    min_minutes: float = Field(default=15, gt=0)
+    error_rate_ratio: float = Field(default=2.0, gt=1)
+    """A window is degraded when its error rate exceeds the typical rate by this factor…"""
+    error_rate_floor: float = Field(default=0.01, ge=0)
+    """…and by at least this much in absolute terms (1 percentage point)."""
+    latency_ratio: float = Field(default=1.5, gt=1)
+    """A window is degraded when its p95 exceeds the typical p95 by this factor."""
+
+
+class OutputSettings(_Section):
+    """How much a tool may return: about 4 characters a token."""
+
+    max_chars: int = Field(default=8000, ge=1000, le=20000)
+    max_text_chars: int = Field(default=400, ge=80, le=4000)
+
+
+class RollbackSettings(_Section):
+    """The command a human would run; placeholders: {service} {sha} {short_sha} {version}
+    {current_sha} {current_version} {repo} {branch}. Values are shell-quoted."""
+
+    command: str | None = None
+
+
+class Settings(BaseSettings):
+    """Everything sitrep reads from its configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SITREP_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    git: list[GitSource] = Field(default_factory=list)
+    deploy_log: DeployLogSource | None = None
+    files: FilesSource | None = None
+    fields: FieldNames = FieldNames()
+    health: HealthSettings = HealthSettings()
+    output: OutputSettings = OutputSettings()
+    rollback: RollbackSettings = RollbackSettings()
+    deadline_seconds: float = Field(default=20.0, gt=0, le=300)
+    config_path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("git")
+    @classmethod
+    def _unique_services(cls, value: list[GitSource]) -> list[GitSource]:
+        seen = [source.service for source in value]
+        duplicates = sorted({name for name in seen if seen.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"service {duplicates[0]!r} has two [[git]] entries; keep one per service")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment overrides them.
+        return (env_settings, init_settings)
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    """Build the settings from `config` (or $SITREP_CONFIG) and the `SITREP_…` environment."""
+    if config is None and os.environ.get(CONFIG_ENV):
+        config = Path(os.environ[CONFIG_ENV])
+    values: dict[str, Any] = {}
+    if config is not None:
+        values = _read_toml(config)
+        values["config_path"] = config.resolve()
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, config)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} does not exist; pass --config with an existing file or unset {CONFIG_ENV}"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return _resolve_paths(data, path.resolve().parent)
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make the file's relative paths relative to the file, not to the working directory."""
+
+    def resolve(value: object) -> object:
+        return str(base / value) if isinstance(value, str) and not Path(value).is_absolute() else value
+
+    for entry in data.get("git", []) if isinstance(data.get("git"), list) else []:
+        if isinstance(entry, dict) and "repo" in entry:
+            entry["repo"] = resolve(entry["repo"])
+    deploy_log = data.get("deploy_log")
+    if isinstance(deploy_log, dict) and "path" in deploy_log:
+        deploy_log["path"] = resolve(deploy_log["path"])
+    files = data.get("files")
+    if isinstance(files, dict) and isinstance(files.get("paths"), list):
+        files["paths"] = [resolve(item) for item in files["paths"]]
+    return data
+
+
+def _describe(error: ValidationError, config: Path | None) -> str:
+    where = f"{config}" if config else "configuration"
+    problems = [_describe_one(item) for item in error.errors()]
+    return f"{where}: " + "; ".join(problems)
+
+
+def _describe_one(item: Any) -> str:
+    key = _key(item["loc"])
+    kind = item["type"]
+    if kind == "missing":
+        return f"`{key}` is required; add it"
+    if kind == "extra_forbidden":
+        return f"`{key}` is not a known key{_suggest(item['loc'])}; remove or rename it"
+    return f"`{key}`: {item['msg']} (got {item.get('input')!r})"
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _suggest(loc: tuple[int | str, ...]) -> str:
+    known = _known_keys(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _known_keys(parent: tuple[int | str, ...]) -> list[str]:
+    model: type[BaseModel] = Settings
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        nested = _model_in(annotation)
+        if nested is None:
+            return []
+        model = nested
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,237 @@
+"""Local log files, the embedded default: globs of NDJSON, logfmt or plain files (`.gz` too).
+
+Files are streamed line by line on every query, never loaded whole, so a day of logs costs
+one pass and a little memory. A line that cannot be read is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import heapq
+import os
+import re
+import time
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+from sitrep.analysis.stats import percentile
+from sitrep.records import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
+from sitrep.settings import FieldNames, FilesSource
+from sitrep.sources.base import LogPage, SourceStatus
+from sitrep.sources.logparse import Format, LineParser, parse_timestamp
+from sitrep.timespec import from_epoch, isoformat
+
+_TAIL_BYTES = 65536
+
+
+class FileLogSource:
+    """Log lines from local files matched by the configured globs."""
+
+    name = "files"
+
+    def __init__(self, config: FilesSource, fields: FieldNames) -> None:
+        self._globs = list(config.paths)
+        self._format: Format = config.format
+        self._service = config.service
+        self._fields = fields
+        # A flat timestamp key can be read without parsing the whole line, which lets a
+        # query for the last hour skip the other 23 cheaply.
+        self._quick_ts = re.compile(r'"' + re.escape(fields.timestamp) + r'"\s*:\s*"([^"]+)"')
+        self._services_cache: dict[tuple[str, int, float], frozenset[str]] = {}
+
+    def paths(self) -> list[Path]:
+        found: set[str] = set()
+        for pattern in self._globs:
+            # glob.glob, not Path.glob: configured patterns may be absolute and use ~ and **.
+            matches = glob.glob(os.path.expanduser(pattern), recursive=True)  # noqa: PTH207, PTH111
+            found.update(match for match in matches if Path(match).is_file())
+        return [Path(p) for p in sorted(found)]
+
+    def _parser(self, path: Path) -> LineParser:
+        service = self._service or path.name.split(".")[0]
+        return LineParser(self._fields, self._format, default_service=service)
+
+    def records(self, query: LogQuery, report: ScanReport) -> Iterator[LogRecord]:
+        """Every matching line, file by file (not globally time-ordered)."""
+        for path in self.paths():
+            yield from self._file_records(path, query, report)
+
+    def _file_records(self, path: Path, query: LogQuery, report: ScanReport) -> Iterator[LogRecord]:
+        parser = self._parser(path)
+        needle = query.text.lower() if query.text else None
+        # A line can only belong to a wanted service if it names it, unless the file's
+        # default service is wanted: then lines that name no service match too.
+        names = (
+            None
+            if query.services is None or parser.default_service in query.services
+            else tuple(query.services)
+        )
+        try:
+            handle = _open(path)
+        except OSError as error:
+            report.partial = True
+            report.note(f"could not read {path}: {error.strerror or error}")
+            return
+        where = str(path)
+        with handle:
+            for number, line in enumerate(handle, start=1):
+                if names is not None and not any(name in line for name in names):
+                    continue
+                if not self._may_match(line, query):
+                    continue
+                record = parser.parse(line)
+                if record is None:
+                    if line.strip():
+                        report.skip(where, number)
+                    continue
+                if _matches(record, query, needle):
+                    yield record
+
+    def _may_match(self, line: str, query: LogQuery) -> bool:
+        match = self._quick_ts.search(line, 0, 200)
+        if match is None:
+            return True
+        ts = parse_timestamp(match.group(1))
+        return ts is None or query.start <= ts < query.end
+
+    def services(self) -> set[str]:
+        names: set[str] = set()
+        for path in self.paths():
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            key = (str(path), stat.st_size, stat.st_mtime)
+            if key not in self._services_cache:
+                everything = LogQuery(start=float("-inf"), end=float("inf"))
+                found = {r.service for r in self._file_records(path, everything, ScanReport())}
+                self._services_cache[key] = frozenset(s for s in found if s)
+            names |= self._services_cache[key]
+        return names
+
+    def search(self, query: LogQuery, limit: int) -> LogPage:
+        report = ScanReport()
+        total = 0
+        newest: list[tuple[float, int, LogRecord]] = []
+        for total, record in enumerate(self.records(query, report), start=1):
+            item = (record.ts, total, record)
+            if len(newest) < limit:
+                heapq.heappush(newest, item)
+            elif item > newest[0]:
+                heapq.heapreplace(newest, item)
+        ordered = [record for _, _, record in sorted(newest, reverse=True)]
+        return LogPage(total=total, records=ordered, report=report)
+
+    def message_groups(
+        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
+    ) -> Iterator[tuple[int, MessageGroup]]:
+        if not windows:
+            return
+        starts = [start for start, _ in windows]
+        span = LogQuery(windows[0][0], windows[-1][1], query.services, query.levels, query.text)
+        for record in self.records(span, report):
+            index = bisect_right(starts, record.ts) - 1
+            if index >= 0 and record.ts < windows[index][1]:
+                yield (
+                    index,
+                    MessageGroup(record.message, 1, record.ts, record.ts, {record.service or "unknown": 1}),
+                )
+
+    def window_stats(
+        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
+    ) -> dict[str, list[WindowStats]]:
+        tally: dict[str, _Tally] = {}
+        if not windows:
+            return {}
+        starts = [start for start, _ in windows]
+        span = LogQuery(windows[0][0], windows[-1][1], query.services, query.levels, query.text)
+        for record in self.records(span, report):
+            index = bisect_right(starts, record.ts) - 1
+            if index < 0 or record.ts >= windows[index][1]:
+                continue
+            service = record.service or "unknown"
+            if service not in tally:
+                tally[service] = _Tally(windows)
+            tally[service].add(index, record)
+        return {service: t.finish() for service, t in sorted(tally.items())}
+
+    def status(self) -> SourceStatus:
+        started = time.perf_counter()
+        paths = self.paths()
+        if not paths:
+            detail = f"no file matches {', '.join(self._globs)}; check [files] paths"
+            return SourceStatus(self.name, "files", False, _ms(started), detail)
+        size = sum(p.stat().st_size for p in paths if p.exists())
+        newest = max((ts for p in paths if (ts := self._last_timestamp(p)) is not None), default=None)
+        detail = f"{len(paths)} file(s), {size / 1e6:.1f} MB"
+        if newest is not None:
+            detail += f", newest line {isoformat(from_epoch(newest))}"
+        return SourceStatus(self.name, "files", True, _ms(started), detail)
+
+    def _last_timestamp(self, path: Path) -> float | None:
+        if path.suffix == ".gz":
+            return None
+        parser = self._parser(path)
+        try:
+            with path.open("rb") as handle:
+                handle.seek(max(0, path.stat().st_size - _TAIL_BYTES))
+                lines = handle.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return None
+        for line in reversed(lines):
+            record = parser.parse(line)
+            if record is not None:
+                return record.ts
+        return None
+
+
+class _Tally:
+    """One service's counts and durations per window, while streaming."""
+
+    def __init__(self, windows: Sequence[tuple[float, float]]) -> None:
+        self.stats = [WindowStats(start, end) for start, end in windows]
+        self.line_errors = [0] * len(windows)
+        self.durations: list[list[float]] = [[] for _ in windows]
+
+    def add(self, index: int, record: LogRecord) -> None:
+        window = self.stats[index]
+        window.events += 1
+        error = record.level in ERROR_LEVELS
+        if record.is_request:
+            window.requests += 1
+            window.errors += error or (record.status is not None and record.status >= 500)
+            if record.duration_ms is not None:
+                self.durations[index].append(record.duration_ms)
+        elif error:
+            self.line_errors[index] += 1
+
+    def finish(self) -> list[WindowStats]:
+        for window, errors, values in zip(self.stats, self.line_errors, self.durations, strict=True):
+            if not window.requests:
+                window.errors = errors
+            values.sort()
+            window.p50_ms, window.p95_ms, window.p99_ms = (percentile(values, q) for q in (0.5, 0.95, 0.99))
+        return self.stats
+
+
+def _open(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return path.open(encoding="utf-8", errors="replace")
+
+
+def _matches(record: LogRecord, query: LogQuery, needle: str | None) -> bool:
+    if not query.start <= record.ts < query.end:
+        return False
+    if query.services is not None and record.service not in query.services:
+        return False
+    if query.levels is not None and record.level not in query.levels:
+        return False
+    return needle is None or needle in record.message.lower()
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

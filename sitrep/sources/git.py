@@ -1,0 +1,354 @@
+"""git, read-only by construction: allowlisted subcommands, argv lists, no shell.
+
+Every ref is validated and placed after `--end-of-options`, so no caller-supplied string can
+become an option (`--output=FILE` once wrote files through another server's read tool).
+Optional locks are off, and external diff and textconv programs never run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sitrep.errors import InputError, SourceResponseError, SourceTimeout, SourceUnavailable, WriteRefused
+from sitrep.records import Commit, Deploy, FileChange
+from sitrep.settings import GitSource
+from sitrep.sources.base import SourceStatus
+from sitrep.timespec import from_epoch
+
+READ_SUBCOMMANDS = frozenset(
+    {"log", "show", "diff", "rev-parse", "merge-base", "grep", "ls-tree", "cat-file", "for-each-ref"}
+)
+_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,199}$")
+_TAG_PATTERN = re.compile(r"^[A-Za-z0-9._/*?+-]{1,100}$")
+_SHA = re.compile(r"^[0-9a-f]{4,64}$")
+_FIELD, _RECORD = "\x1f", "\x1e"
+_COMMIT_FORMAT = "%H%x1f%P%x1f%an%x1f%ct%x1f%s%x1e"
+_MAX_HISTORY = 500
+# Hardening that comes from us, not from any caller: a repository's own config must not
+# make a read start a program (fsmonitor hooks run on some read paths).
+_ENV = {
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "LC_ALL": "C",
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "core.fsmonitor",
+    "GIT_CONFIG_VALUE_0": "false",
+}
+
+
+def validate_ref(ref: str, *, name: str = "ref") -> str:
+    """A ref or sha a caller named; refuse anything git could read as an option or a range."""
+    if not _REF.match(ref) or ".." in ref or ref.endswith((".lock", "/", ".")) or "//" in ref:
+        raise InputError(
+            f"{name}: {ref!r} is not a commit sha, tag or branch name "
+            "(letters, digits and . _ / + - only, not starting with - or containing ..)"
+        )
+    return ref
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """A merge commit and the commits it brought in from outside the deploy branch."""
+
+    sha: str
+    subject: str
+    merged_parent: str
+    brought_in: int
+    refs: tuple[str, ...]
+
+
+class GitRepo:
+    """One service's repository."""
+
+    kind = "git"
+
+    def __init__(self, config: GitSource, timeout: float = 10.0) -> None:
+        self.service = config.service
+        self.path = Path(config.repo)
+        self.branch = validate_ref(config.branch, name="branch")
+        self.tag_pattern = config.tag_pattern
+        if self.tag_pattern is not None and not _TAG_PATTERN.match(self.tag_pattern):
+            raise InputError(
+                f"tag_pattern: {self.tag_pattern!r} may hold letters, digits, . _ / * ? + - only"
+            )
+        self.subpath = config.path
+        self.rollback_command = config.rollback_command
+        self.name = f"git:{config.service}"
+        self._timeout = timeout
+
+    # -- the one place a git process starts -------------------------------------------
+    def _git(
+        self,
+        subcommand: str,
+        *options: str,
+        refs: Sequence[str] = (),
+        paths: Sequence[str] = (),
+        ok: tuple[int, ...] = (0,),
+    ) -> str:
+        if subcommand not in READ_SUBCOMMANDS:
+            raise WriteRefused(f"git {subcommand} is not an allowlisted read; sitrep only reads repositories")
+        if any(option == "-c" or option.startswith("--output") for option in options):
+            raise WriteRefused(f"git options {options} are refused: they could change or write files")
+        argv = ["git", "--no-pager", "-C", str(self.path), subcommand, *options]
+        if refs:
+            # rev-parse only honours --end-of-options in --verify mode (git 2.39 echoes it otherwise).
+            if subcommand == "rev-parse" and "--verify" not in options:
+                raise ValueError("git rev-parse with refs must use --verify")
+            argv += ["--end-of-options", *refs]
+        if paths:
+            argv += ["--", *paths]
+        try:
+            done = subprocess.run(
+                argv,
+                capture_output=True,
+                timeout=self._timeout,
+                env={**os.environ, **_ENV},
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise SourceTimeout(self.name, f"git {subcommand} took over {self._timeout:g} s") from None
+        except FileNotFoundError:
+            raise SourceUnavailable(self.name, "the git program is not installed") from None
+        if done.returncode not in ok:
+            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise SourceResponseError(
+                self.name, f"git {subcommand} failed: {message[-1] if message else done.returncode}"
+            )
+        return done.stdout.decode("utf-8", "replace")
+
+    # -- reads --------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise SourceUnavailable unless the path is a repository with the deploy branch."""
+        if not self.path.exists():
+            raise SourceUnavailable(self.name, f"{self.path} does not exist; fix repo = … under [[git]]")
+        try:
+            self._git("rev-parse", "--is-inside-work-tree")
+        except SourceResponseError:
+            # A bare repository is fine too.
+            try:
+                self._git("rev-parse", "--git-dir")
+            except SourceResponseError:
+                raise SourceUnavailable(self.name, f"{self.path} is not a git repository") from None
+        self.resolve(self.branch, name="branch")
+
+    def resolve(self, ref: str, *, name: str = "sha") -> str:
+        """The full sha of a commit a caller named."""
+        validate_ref(ref, name=name)
+        out = self._git("rev-parse", "--verify", "--quiet", refs=[f"{ref}^{{commit}}"], ok=(0, 1, 128))
+        sha = out.strip()
+        if not _SHA.match(sha):
+            raise InputError(f"{name}: no commit {ref!r} in the {self.service} repository ({self.path})")
+        return sha
+
+    def history(self, limit: int = _MAX_HISTORY) -> list[Commit]:
+        """First-parent commits of the deploy branch, newest first."""
+        out = self._git(
+            "log",
+            "--first-parent",
+            f"--max-count={limit}",
+            f"--format={_COMMIT_FORMAT}",
+            refs=[self.branch],
+            paths=[self.subpath] if self.subpath else (),
+        )
+        return list(_parse_commits(out))
+
+    def range_commits(self, base: str, head: str, limit: int) -> list[Commit]:
+        """First-parent commits after `base` up to `head`, newest first."""
+        validate_ref(base)
+        validate_ref(head)
+        out = self._git(
+            "log",
+            "--first-parent",
+            f"--max-count={limit}",
+            f"--format={_COMMIT_FORMAT}",
+            refs=[f"{base}..{head}"],
+        )
+        return list(_parse_commits(out))
+
+    def commits(self, shas: Sequence[str]) -> dict[str, Commit]:
+        """Details of the named commits, by full sha."""
+        if not shas:
+            return {}
+        for sha in shas:
+            validate_ref(sha)
+        out = self._git("log", "--no-walk=unsorted", f"--format={_COMMIT_FORMAT}", refs=list(shas))
+        return {commit.sha: commit for commit in _parse_commits(out)}
+
+    def deploys(self) -> list[Deploy]:
+        """What git alone says was deployed: first-parent commits, or tags matching the pattern."""
+        if self.tag_pattern:
+            return self._tag_deploys()
+        return [
+            Deploy(self.service, c.sha[:7], c.committed_at, c.sha, c.author, c.subject, source="git")
+            for c in self.history()
+        ]
+
+    def _tag_deploys(self) -> list[Deploy]:
+        fmt = "%(refname:short)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:unix)"
+        out = self._git(
+            "for-each-ref",
+            "--sort=-creatordate",
+            f"--format={fmt}",
+            f"--count={_MAX_HISTORY}",
+            refs=[f"refs/tags/{self.tag_pattern}"],
+        )
+        tagged: list[tuple[str, str, float]] = []
+        for line in out.splitlines():
+            name, obj, peeled, created = ([*line.split("\x1f"), "", "", "", ""])[:4]
+            if created.isdigit():
+                tagged.append((name, peeled or obj, float(created)))
+        details = self.commits([sha for _, sha, _ in tagged])
+        deploys = []
+        for name, sha, created_at in tagged:
+            commit = details.get(sha)
+            deploys.append(
+                Deploy(
+                    self.service,
+                    name,
+                    from_epoch(created_at),
+                    sha,
+                    commit.author if commit else None,
+                    commit.subject if commit else None,
+                    source="git",
+                )
+            )
+        return deploys
+
+    def changes(self, base: str, head: str) -> list[FileChange]:
+        """Files changed from `base` to `head`, with line counts."""
+        paths = [self.subpath] if self.subpath else ()
+        refs = [base, head]
+        status_out = self._git(
+            "diff", "--no-ext-diff", "--no-textconv", "-M", "--name-status", "-z", refs=refs, paths=paths
+        )
+        stat_out = self._git(
+            "diff", "--no-ext-diff", "--no-textconv", "-M", "--numstat", "-z", refs=refs, paths=paths
+        )
+        return _merge_changes(_parse_name_status(status_out), _parse_numstat(stat_out))
+
+    def added_lines(self, base: str, head: str, paths: Sequence[str]) -> Iterator[tuple[str, str]]:
+        """(path, line) for every line added from `base` to `head` in `paths`."""
+        if not paths:
+            return
+        out = self._git(
+            "diff", "--no-ext-diff", "--no-textconv", "--no-color", "-U0", refs=[base, head], paths=paths
+        )
+        current = ""
+        for line in out.splitlines():
+            if line.startswith("+++ "):
+                current = line[6:] if line.startswith("+++ b/") else line[4:]
+            elif line.startswith("+") and not line.startswith("+++"):
+                yield current, line[1:]
+
+    def merges(self, base: str, head: str) -> list[Merge]:
+        """Merge commits on the deploy branch's first-parent line between `base` and `head`."""
+        out = self._git(
+            "log", "--first-parent", "--merges", f"--format={_COMMIT_FORMAT}", refs=[f"{base}..{head}"]
+        )
+        merges = []
+        for commit in _parse_commits(out):
+            for parent in commit.parents[1:]:
+                brought = self._git("log", "--format=%H", refs=[f"{commit.parents[0]}..{parent}"])
+                refs_out = self._git(
+                    "for-each-ref",
+                    "--format=%(refname:short)",
+                    f"--contains={parent}",
+                    refs=["refs/heads", "refs/remotes"],
+                )
+                names = tuple(n for n in refs_out.split() if n not in (self.branch, f"origin/{self.branch}"))
+                merges.append(Merge(commit.sha, commit.subject, parent, len(brought.split()), names))
+        return merges
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """True when `older` is reachable from `newer`."""
+        return self._git("merge-base", refs=[older, newer], ok=(0, 1)).strip() == older
+
+    def status(self) -> SourceStatus:
+        started = time.perf_counter()
+        try:
+            self.check()
+            head = self.resolve(self.branch, name="branch")
+        except (SourceUnavailable, SourceResponseError, SourceTimeout, InputError) as error:
+            return SourceStatus(self.name, self.kind, False, _ms(started), str(error))
+        mode = f"tags {self.tag_pattern}" if self.tag_pattern else f"branch {self.branch}"
+        detail = f"{self.path} ({mode}, head {head[:12]})"
+        return SourceStatus(self.name, self.kind, True, _ms(started), detail)
+
+
+def discover_repo(cwd: Path) -> GitSource | None:
+    """The repository around `cwd`, as the one service of a server run with no configuration."""
+    probe = GitRepo(GitSource(service="probe", repo=cwd, branch="HEAD"))
+    try:
+        top = Path(probe._git("rev-parse", "--show-toplevel").strip())
+        branch = probe._git("rev-parse", "--verify", "--abbrev-ref", refs=["HEAD"]).strip()
+    except (SourceResponseError, SourceUnavailable, SourceTimeout):
+        return None
+    return GitSource(service=top.name, repo=top, branch=branch or "HEAD")
+
+
+def _parse_commits(out: str) -> Iterator[Commit]:
+    for record in out.split(_RECORD):
+        fields = record.strip("\n").split(_FIELD)
+        if len(fields) != 5 or not fields[3].isdigit():
+            continue
+        sha, parents, author, committed, subject = fields
+        yield Commit(sha, tuple(parents.split()), author, from_epoch(float(committed)), subject)
+
+
+def _parse_name_status(out: str) -> list[tuple[str, str, str | None]]:
+    """(status, path, old_path) from `--name-status -z`."""
+    parts = out.split("\0")
+    changes: list[tuple[str, str, str | None]] = []
+    index = 0
+    while index < len(parts) - 1:
+        status = parts[index]
+        if status[:1] in ("R", "C"):
+            changes.append((status[0], parts[index + 2], parts[index + 1]))
+            index += 3
+        elif status:
+            changes.append((status[0], parts[index + 1], None))
+            index += 2
+        else:
+            index += 1
+    return changes
+
+
+def _parse_numstat(out: str) -> dict[str, tuple[int | None, int | None]]:
+    """path → (added, deleted) from `--numstat -z`; binary files have no counts."""
+    stats: dict[str, tuple[int | None, int | None]] = {}
+    parts = out.split("\0")
+    index = 0
+    while index < len(parts):
+        head = parts[index]
+        if not head:
+            index += 1
+            continue
+        added, deleted, path = ([*head.split("\t", 2), "", "", ""])[:3]
+        if path == "":  # a rename: the next two fields are the old and new path
+            path = parts[index + 2] if index + 2 < len(parts) else ""
+            index += 3
+        else:
+            index += 1
+        stats[path] = (int(added) if added.isdigit() else None, int(deleted) if deleted.isdigit() else None)
+    return stats
+
+
+def _merge_changes(
+    statuses: list[tuple[str, str, str | None]], stats: dict[str, tuple[int | None, int | None]]
+) -> list[FileChange]:
+    return [
+        FileChange(path, status, *stats.get(path, (None, None)), old_path=old)
+        for status, path, old in statuses
+    ]
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

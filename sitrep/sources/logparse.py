@@ -1,0 +1,237 @@
+"""Reading one log line: NDJSON (ECS names, nested or dotted), logfmt, or plain text with a
+leading timestamp. A line that cannot be read gives None; the caller counts it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sitrep.records import LogRecord
+from sitrep.settings import FieldNames
+
+Format = Literal["auto", "ndjson", "logfmt", "plain"]
+
+_LEVELS = {
+    "trace": "trace",
+    "debug": "debug",
+    "dbg": "debug",
+    "info": "info",
+    "information": "info",
+    "notice": "info",
+    "warn": "warn",
+    "warning": "warn",
+    "error": "error",
+    "err": "error",
+    "severe": "error",
+    "fatal": "fatal",
+    "critical": "critical",
+    "crit": "critical",
+    "alert": "critical",
+    "emerg": "critical",
+    "emergency": "critical",
+}
+# pino and bunyan write numeric levels.
+_NUMERIC_LEVELS = {10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}
+_UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+# Common spellings tried when the configured (default) field is absent, so that logs
+# written by other libraries work with no configuration at all.
+_FALLBACKS = {
+    "timestamp": ("timestamp", "time", "ts", "@t"),
+    "service": ("service", "app", "application"),
+    "level": ("level", "severity", "lvl", "@l"),
+    "message": ("msg", "@m", "log"),
+}
+
+_PLAIN = re.compile(
+    r"""^\[?(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\]?\s+
+    (?:\[?(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|SEVERE|FATAL|CRITICAL|CRIT)\]?:?\s+)?
+    (?P<message>.*)$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_LOGFMT_PAIR = re.compile(r'([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)')
+_LOGFMT_START = re.compile(r"^[A-Za-z_@][\w.@-]*=")
+
+
+def normalize_level(value: object) -> str | None:
+    """`WARNING` → `warn`, `50` → `error`; unknown words pass through in lower case."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return _NUMERIC_LEVELS.get(int(value))
+    text = str(value).strip().lower()
+    return _LEVELS.get(text, text or None)
+
+
+def parse_timestamp(value: object) -> float | None:
+    """ISO-8601 (naive taken as UTC) or epoch seconds, milliseconds or nanoseconds."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+        while number > 1e11:  # milliseconds, microseconds or nanoseconds since the epoch
+            number /= 1000.0
+        return number
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace(",", "."))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _accessor(name: str) -> Callable[[dict[str, Any]], Any]:
+    """Read `a.b.c` as a dotted key, as nested objects, or any mix of the two."""
+    parts = name.split(".")
+    if len(parts) == 1:
+        return lambda obj: obj.get(name)
+
+    def get(obj: dict[str, Any]) -> Any:
+        value = obj.get(name)
+        if value is not None:
+            return value
+        current: Any = obj
+        for index, part in enumerate(parts):
+            if type(current) is not dict:
+                return None
+            found = current.get(part)
+            if found is None:
+                # Keys such as {"http": {"response.status_code": 200}} mix both spellings.
+                return _mixed(current, parts[index:]) if any("." in k for k in current) else None
+            current = found
+        return current
+
+    return get
+
+
+def _mixed(obj: dict[str, Any], parts: list[str]) -> Any:
+    for stop in range(len(parts), 0, -1):
+        key = ".".join(parts[:stop])
+        if key in obj:
+            rest = parts[stop:]
+            if not rest:
+                return obj[key]
+            value = obj[key]
+            return _mixed(value, rest) if isinstance(value, dict) else None
+    return None
+
+
+class LineParser:
+    """Turns lines into `LogRecord`s with the configured field names."""
+
+    def __init__(self, fields: FieldNames, fmt: Format = "auto", default_service: str | None = None):
+        self._format = fmt
+        self.default_service = default_service
+        self._duration_scale = _UNIT_TO_MS[fields.duration_unit]
+        defaults = FieldNames()
+        self._get: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
+        for role in ("timestamp", "service", "level", "message", "status", "duration"):
+            configured = getattr(fields, role)
+            names = [configured]
+            if configured == getattr(defaults, role):
+                names += _FALLBACKS.get(role, ())
+            self._get[role] = [_accessor(name) for name in names]
+        self.timestamp_key = fields.timestamp
+
+    def parse(self, line: str) -> LogRecord | None:
+        text = line.strip()
+        if not text:
+            return None
+        kind = self._format
+        if kind == "auto":
+            kind = "ndjson" if text[0] == "{" else "logfmt" if _LOGFMT_START.match(text) else "plain"
+        if kind == "ndjson":
+            return self._from_mapping(_load_json(text))
+        if kind == "logfmt":
+            return self._from_mapping(parse_logfmt(text))
+        return self._from_plain(text)
+
+    def _first(self, role: str, obj: dict[str, Any]) -> Any:
+        for get in self._get[role]:
+            value = get(obj)
+            if value is not None:
+                return value
+        return None
+
+    def _from_mapping(self, obj: dict[str, Any] | None) -> LogRecord | None:
+        if not obj:
+            return None
+        ts = parse_timestamp(self._first("timestamp", obj))
+        if ts is None:
+            return None
+        message = self._first("message", obj)
+        service = self._first("service", obj)
+        return LogRecord(
+            ts=ts,
+            service=str(service) if service is not None else self.default_service,
+            level=normalize_level(self._first("level", obj)),
+            message=message if isinstance(message, str) else ("" if message is None else json.dumps(message)),
+            status=_as_int(self._first("status", obj)),
+            duration_ms=_as_duration(self._first("duration", obj), self._duration_scale),
+        )
+
+    def _from_plain(self, text: str) -> LogRecord | None:
+        match = _PLAIN.match(text)
+        if match is None:
+            return None
+        ts = parse_timestamp(match.group("ts"))
+        if ts is None:
+            return None
+        return LogRecord(
+            ts=ts,
+            service=self.default_service,
+            level=normalize_level(match.group("level")),
+            message=match.group("message"),
+        )
+
+
+def parse_logfmt(text: str) -> dict[str, Any]:
+    pairs: dict[str, Any] = {}
+    for key, raw in _LOGFMT_PAIR.findall(text):
+        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
+            try:
+                pairs[key] = json.loads(raw)
+            except ValueError:
+                pairs[key] = raw[1:-1]
+        else:
+            pairs[key] = raw
+    return pairs
+
+
+def _load_json(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _as_duration(value: object, scale: float) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) * scale
+    if isinstance(value, str):
+        try:
+            return float(value) * scale
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,71 @@
+"""Times as tools take them: relative durations (`90m`, `6h`, `2d`) or ISO-8601."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from sitrep.errors import InputError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_HINT = "use a duration such as 90m, 6h or 2d, or an ISO-8601 time such as 2026-11-23T08:00:00Z"
+
+
+def parse_duration(value: str) -> timedelta | None:
+    """`90m` → 90 minutes; None when `value` is not a duration."""
+    match = _DURATION.match(value)
+    if match is None:
+        return None
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+
+
+def parse_instant(value: str) -> datetime | None:
+    """An ISO-8601 time as an aware UTC datetime (naive times are taken as UTC); None if unreadable."""
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_time(value: str, now: datetime, *, name: str) -> datetime:
+    """Read a tool's time argument: a duration counts back from `now`; `now` itself is accepted."""
+    if value.strip().lower() == "now":
+        return now
+    duration = parse_duration(value)
+    if duration is not None:
+        return now - duration
+    moment = parse_instant(value)
+    if moment is None:
+        raise InputError(f"{name}: cannot read {value!r} as a time; {_HINT}")
+    return moment
+
+
+def time_range(
+    since: str, until: str | None, now: datetime, *, since_name: str = "since"
+) -> tuple[datetime, datetime]:
+    """The [since, until) range a tool asked for; `until` defaults to now."""
+    start = parse_time(since, now, name=since_name)
+    end = now if until is None else parse_time(until, now, name="until")
+    if start >= end:
+        raise InputError(
+            f"{since_name} ({isoformat(start)}) must be before until ({isoformat(end)}); "
+            f"widen the range or swap the two"
+        )
+    return start, end
+
+
+def isoformat(moment: datetime) -> str:
+    """UTC, second precision unless there is a fraction, with a `Z`."""
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)

@@ -1,0 +1,267 @@
+"""deploy_health and rollback_candidates: each deploy's window judged from the logs."""
+
+import shlex
+import string
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import Field
+
+from sitrep.analysis.deploys import DeployWindow, deploy_windows
+from sitrep.analysis.health import Judged, Reference, judge, reference
+from sitrep.analysis.ranking import Ranked, rank_candidates
+from sitrep.analysis.risks import Risk
+from sitrep.budget import clip, fit
+from sitrep.errors import ConfigError, InputError, SitrepError
+from sitrep.models import (
+    CandidateOut,
+    CurrentDeploy,
+    DeployHealth,
+    RollbackCandidates,
+    RollbackCommand,
+    Typical,
+    WindowOut,
+)
+from sitrep.records import LogQuery, ScanReport, WindowStats
+from sitrep.runtime import Runtime
+from sitrep.timespec import isoformat
+from sitrep.tools.common import scan_notes
+from sitrep.tools.deploys import diff_risks, risk_out
+from sitrep.tools.params import RequiredService
+
+HISTORY_WINDOWS = 20
+_PLACEHOLDERS = frozenset(
+    {
+        "service",
+        "sha",
+        "short_sha",
+        "version",
+        "current_sha",
+        "current_version",
+        "repo",
+        "branch",
+        "path",
+        "message",
+    }
+)
+DEFAULT_GIT_COMMAND = (
+    "git -C {repo} restore --source={sha} --staged --worktree -- {path} && git -C {repo} commit -m {message}"
+)
+
+
+@dataclass(slots=True)
+class Assessment:
+    """Every recent window of one service, judged against the service's typical health."""
+
+    judged: list[Judged]
+    """Oldest first; the last is the current deploy."""
+    ref: Reference
+    notes: list[str] = field(default_factory=list)
+    lines_skipped: int = 0
+
+
+def assess(rt: Runtime, service: str) -> Assessment:
+    history = rt.deploys(service)
+    windows = deploy_windows(history.deploys, rt.now())[-HISTORY_WINDOWS:]
+    if not windows:
+        raise InputError(
+            f"service: no deploys of {service!r} found; recent_deploys and sources_status show what is known"
+        )
+    report = ScanReport()
+    stats = _window_stats(rt, service, windows, report)
+    pairs = list(zip(windows, stats, strict=True))
+    ref = reference(pairs, rt.settings.health)
+    judged = [judge(w, s, ref, rt.settings.health) for w, s in pairs]
+    return Assessment(judged, ref, history.notes + scan_notes(report), report.lines_skipped)
+
+
+def _window_stats(
+    rt: Runtime, service: str, windows: list[DeployWindow], report: ScanReport
+) -> list[WindowStats]:
+    spans = [(w.start.timestamp(), w.end.timestamp()) for w in windows]
+    empty = [WindowStats(start, end) for start, end in spans]
+    if rt.logs is None:
+        report.notes.append("no log source configured: health is unknown; add [files] paths")
+        return empty
+    query = LogQuery(spans[0][0], spans[-1][1], frozenset({service}))
+    try:
+        found = rt.logs.window_stats(query, spans, report)
+    except SitrepError as error:
+        report.partial = True
+        report.notes.append(f"logs not read: {error}")
+        return empty
+    return found.get(service, empty)
+
+
+def deploy_health(
+    rt: Runtime,
+    service: RequiredService,
+    limit: Annotated[
+        int, Field(ge=1, le=HISTORY_WINDOWS, description="At most this many windows, newest first.")
+    ] = 10,
+) -> DeployHealth:
+    """Health of each deploy's window (from its deploy to the next): requests, error rate and
+    p50/p95/p99 latency, judged healthy, degraded or insufficient against the service's typical."""
+    service = rt.require_service(service)
+    found = assess(rt, service)
+    windows = [window_out(j) for j in reversed(found.judged)][:limit]
+
+    def build(count: int) -> DeployHealth:
+        return DeployHealth(
+            service=service,
+            typical=Typical(
+                error_rate=found.ref.error_rate, p95_ms=found.ref.p95_ms, windows=found.ref.windows
+            ),
+            windows=windows[:count],
+            truncated=count < len(windows),
+            omitted=len(windows) - count,
+            notes=found.notes,
+            lines_skipped=found.lines_skipped,
+        )
+
+    return fit(build, len(windows), rt.settings.output.max_chars)
+
+
+def window_out(judged: Judged) -> WindowOut:
+    stats, window = judged.stats, judged.window
+    return WindowOut(
+        sha=window.deploy.sha,
+        version=clip(window.deploy.version, 80),
+        start=isoformat(window.start),
+        end=isoformat(window.end),
+        current=window.current,
+        requests=stats.basis,
+        basis="requests" if stats.requests else "log_lines",
+        errors=stats.errors,
+        error_rate=_round(stats.error_rate, 5),
+        p50_ms=_round(stats.p50_ms, 1),
+        p95_ms=_round(stats.p95_ms, 1),
+        p99_ms=_round(stats.p99_ms, 1),
+        verdict=judged.verdict,
+        why=judged.why,
+    )
+
+
+def rollback_candidates(
+    rt: Runtime,
+    service: RequiredService,
+    top: Annotated[
+        int, Field(ge=1, le=HISTORY_WINDOWS, description="At most this many candidates, best first.")
+    ] = 5,
+) -> RollbackCandidates:
+    """Earlier deploys to roll back to, best first: the most recent deploy whose window was
+    healthy (enough traffic and time to judge) ranks above degraded or unproven ones. Each has
+    its evidence, the hard-to-reverse changes since it (migrations, config, dependencies,
+    merges), and the exact command a human would run. sitrep never runs it."""
+    service = rt.require_service(service)
+    found = assess(rt, service)
+    current = found.judged[-1]
+    ranked = rank_candidates(found.judged[:-1], current, found.ref, rt.settings.health)[:top]
+    notes = list(found.notes)
+    if current.verdict == "healthy":
+        notes.append("the current deploy's window looks healthy; rolling back may not help")
+    if not ranked:
+        notes.append("no earlier deploy to roll back to")
+    candidates = [_candidate_out(rt, service, r, current, notes) for r in ranked]
+    head = CurrentDeploy(
+        sha=current.window.deploy.sha,
+        version=clip(current.window.deploy.version, 80),
+        deployed_at=isoformat(current.window.start),
+        health=window_out(current),
+    )
+
+    def build(count: int) -> RollbackCandidates:
+        return RollbackCandidates(
+            service=service,
+            current=head,
+            candidates=candidates[:count],
+            truncated=count < len(candidates),
+            omitted=len(candidates) - count,
+            notes=notes,
+        )
+
+    return fit(build, len(candidates), rt.settings.output.max_chars)
+
+
+def _candidate_out(
+    rt: Runtime, service: str, ranked: Ranked, current: Judged, notes: list[str]
+) -> CandidateOut:
+    deploy = ranked.judged.window.deploy
+    return CandidateOut(
+        rank=ranked.rank,
+        sha=deploy.sha,
+        version=clip(deploy.version, 80),
+        deployed_at=isoformat(deploy.timestamp),
+        score=ranked.score,
+        verdict=ranked.judged.verdict,
+        reasons=ranked.reasons,
+        risks=[risk_out(r) for r in _risks_since(rt, service, deploy.sha, current.window.deploy.sha, notes)],
+        command=rollback_command(rt, service, ranked.judged.window, current.window),
+    )
+
+
+def _risks_since(
+    rt: Runtime, service: str, sha: str | None, current_sha: str | None, notes: list[str]
+) -> list[Risk]:
+    repo = rt.repos.get(service)
+    if repo is None or not sha or not current_sha:
+        why = "no git repository is configured for it" if repo is None else "the deploy log names no sha"
+        return [Risk("unchecked", "low", f"changes since this deploy were not checked: {why}")]
+    try:
+        return [r for r in diff_risks(repo, sha, current_sha, repo.changes(sha, current_sha), markers=False)]
+    except SitrepError as error:
+        note = f"risks not checked for {sha[:12]}: {error}"
+        if note not in notes:
+            notes.append(note)
+        return [Risk("unchecked", "low", "changes since this deploy could not be read from git")]
+
+
+def rollback_command(
+    rt: Runtime, service: str, target: DeployWindow, current: DeployWindow
+) -> RollbackCommand:
+    repo = rt.repos.get(service)
+    template = (repo.rollback_command if repo else None) or rt.settings.rollback.command
+    if template is None and repo is not None and target.deploy.sha:
+        template = DEFAULT_GIT_COMMAND
+    if template is None:
+        return RollbackCommand(
+            command=None, note="no rollback command configured; set [rollback] command in the configuration"
+        )
+    deploy, now = target.deploy, current.deploy
+    values = {
+        "service": service,
+        "sha": deploy.sha or "",
+        "short_sha": (deploy.sha or "")[:12],
+        "version": deploy.version,
+        "current_sha": now.sha or "",
+        "current_version": now.version,
+        "repo": str(repo.path) if repo else "",
+        "branch": repo.branch if repo else "",
+        "path": (repo.subpath if repo and repo.subpath else "."),
+        "message": f"Roll back {service} to {deploy.version} ({(deploy.sha or '')[:12]})",
+    }
+    command = render_command(template, values)
+    note = (
+        "not executed: sitrep never runs commands. Review it, then run it yourself "
+        "through your normal release process."
+    )
+    return RollbackCommand(command=command, note=note)
+
+
+def render_command(template: str, values: dict[str, str]) -> str:
+    """Fill the template's {placeholders} with shell-quoted values; unknown ones are a config error."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as error:
+        raise ConfigError(f"rollback command template {template!r}: {error}") from None
+    unknown = sorted(f for f in fields if f not in _PLACEHOLDERS)
+    if unknown:
+        raise ConfigError(
+            f"rollback command template: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
+            f"use {', '.join('{' + p + '}' for p in sorted(_PLACEHOLDERS))}"
+        )
+    return template.format_map({name: shlex.quote(value) for name, value in values.items()})
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)

@@ -1,0 +1,112 @@
+"""incident_timeline: what happened, in order."""
+
+from datetime import timedelta
+from typing import Annotated
+
+from sitrep.analysis.error_summary import summarize_patterns
+from sitrep.analysis.timeline import (
+    Event,
+    bucket_seconds,
+    buckets,
+    deploy_events,
+    onset_events,
+    ordered,
+    spike_events,
+)
+from sitrep.budget import clip_optional, fit
+from sitrep.errors import SitrepError
+from sitrep.models import EventOut, IncidentTimeline
+from sitrep.records import ERROR_LEVELS, LogQuery, ScanReport
+from sitrep.runtime import Runtime
+from sitrep.timespec import isoformat, time_range
+from sitrep.tools.common import iso, optional_service, scan_notes
+from sitrep.tools.params import Service, Until, since_param
+
+BASELINE = timedelta(hours=24)
+
+
+def incident_timeline(
+    rt: Runtime,
+    service: Service = None,
+    since: Annotated[str, since_param("6h")] = "6h",
+    until: Until = None,
+) -> IncidentTimeline:
+    """A chronological timeline: deploys, the first line of each new error pattern (absent in
+    the 24 h before since), error-rate and latency spikes, and recoveries. `summary` is
+    sitrep's own text; `text` quotes untrusted commit or log text."""
+    service = optional_service(rt, service)
+    start, end = time_range(since, until, rt.now())
+    history = rt.deploys(service)
+    deploys = [d for d in history.deploys if start <= d.timestamp < end]
+    events = deploy_events(deploys)
+    notes = list(history.notes)
+    size = bucket_seconds((end - start).total_seconds())
+    if rt.logs is None:
+        notes.append("no log source configured: only deploys are shown; add [files] paths")
+    else:
+        cuts = [d.timestamp.timestamp() for d in deploys]
+        events += _log_events(
+            rt,
+            service,
+            start.timestamp(),
+            end.timestamp(),
+            buckets(start.timestamp(), end.timestamp(), size, cuts),
+            notes,
+        )
+    width = rt.settings.output.max_text_chars
+    items = [_event_out(e, width) for e in ordered(events)]
+
+    def build(count: int) -> IncidentTimeline:
+        return IncidentTimeline(
+            since=isoformat(start),
+            until=isoformat(end),
+            bucket_seconds=size,
+            events=items[:count],
+            truncated=count < len(items),
+            omitted=len(items) - count,
+            notes=notes,
+        )
+
+    return fit(build, len(items), rt.settings.output.max_chars)
+
+
+def _log_events(
+    rt: Runtime,
+    service: str | None,
+    start: float,
+    end: float,
+    spans: list[tuple[float, float]],
+    notes: list[str],
+) -> list[Event]:
+    assert rt.logs is not None
+    report = ScanReport()
+    services = frozenset({service}) if service else None
+    base_start = start - BASELINE.total_seconds()
+    windows = [(base_start, start), *spans]
+    try:
+        groups = rt.logs.message_groups(
+            LogQuery(base_start, end, services, ERROR_LEVELS), [*windows[:1], (start, end)], report
+        )
+        summary = summarize_patterns(groups, current=1)
+        series = rt.logs.window_stats(LogQuery(base_start, end, services), windows, report)
+    except SitrepError as error:
+        notes.append(f"logs not read: {error}")
+        return []
+    notes.extend(scan_notes(report))
+    events = onset_events(summary.patterns) if summary.baseline_total else []
+    if not summary.baseline_total:
+        notes.append("no error lines in the 24 h before since: new-pattern onsets are not marked")
+    for name, stats in series.items():
+        events += spike_events(name, stats[1:], stats[0])
+    return events
+
+
+def _event_out(event: Event, width: int) -> EventOut:
+    return EventOut(
+        timestamp=iso(event.ts),
+        kind=event.kind,
+        service=event.service,
+        summary=event.summary,
+        ref=event.ref,
+        text=clip_optional(event.text, width),
+    )

@@ -1,0 +1,92 @@
+"""The triage report: recent deploys → error patterns of the last hour → rollback candidates,
+in the form a human who decides can read in a minute."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import Field
+
+from sitrep.analysis.health import pct
+from sitrep.errors import SitrepError
+from sitrep.models import ErrorPatterns, RecentDeploys, Result, RollbackCandidates
+from sitrep.runtime import Runtime
+from sitrep.timespec import isoformat
+from sitrep.tools.deploys import recent_deploys
+from sitrep.tools.health import rollback_candidates
+from sitrep.tools.logs import error_patterns
+
+T = TypeVar("T")
+
+
+class TriageReport(Result):
+    service: str
+    generated_at: str
+    findings: list[str] = Field(description="sitrep's summary, one fact a line.")
+    deploys: RecentDeploys | None
+    patterns: ErrorPatterns | None
+    rollback: RollbackCandidates | None
+    problems: list[str] = Field(description="Parts of the report that could not be built, and why.")
+
+
+def build_triage(rt: Runtime, service: str, since: str = "1h") -> TriageReport:
+    service = rt.require_service(service)
+    problems: list[str] = []
+    deploys = _attempt(problems, "recent deploys", lambda: recent_deploys(rt, service=service, since="24h"))
+    patterns = _attempt(problems, "error patterns", lambda: error_patterns(rt, service=service, since=since))
+    rollback = _attempt(
+        problems, "rollback candidates", lambda: rollback_candidates(rt, service=service, top=5)
+    )
+    return TriageReport(
+        service=service,
+        generated_at=isoformat(rt.now()),
+        findings=_findings(deploys, patterns, rollback, since),
+        deploys=deploys,
+        patterns=patterns,
+        rollback=rollback,
+        problems=problems,
+    )
+
+
+def _attempt(problems: list[str], what: str, build: Callable[[], T]) -> T | None:
+    try:
+        return build()
+    except SitrepError as error:
+        problems.append(f"{what}: {error}")
+        return None
+
+
+def _findings(
+    deploys: RecentDeploys | None,
+    patterns: ErrorPatterns | None,
+    rollback: RollbackCandidates | None,
+    since: str,
+) -> list[str]:
+    lines: list[str] = []
+    if rollback and rollback.current:
+        health = rollback.current.health
+        lines.append(
+            f"current deploy {rollback.current.version} since {rollback.current.deployed_at}: "
+            f"error rate {pct(health.error_rate)}, p95 {_ms(health.p95_ms)} — {health.verdict}"
+        )
+    if deploys is not None:
+        lines.append(f"{deploys.total} deploy(s) in the last 24 h")
+    if patterns is not None:
+        new = [p for p in patterns.patterns if p.new]
+        lines.append(
+            f"{patterns.total} error line(s) in the last {since} in "
+            f"{len(patterns.patterns) + patterns.other_patterns} pattern(s); "
+            f"{len(new)} new since the baseline"
+        )
+    if rollback and rollback.candidates:
+        best = rollback.candidates[0]
+        risks = ", ".join(sorted({r.kind for r in best.risks})) or "none found"
+        lines.append(
+            f"best rollback target: {best.version} ({(best.sha or '')[:12]}), {best.verdict}; risks: {risks}"
+        )
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
