@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -258,7 +259,10 @@ def _demo(args: argparse.Namespace) -> int:
     directory: Path = args.dir.resolve()
     if (directory / DEMO_MARKER).exists():
         shutil.rmtree(directory)  # our own earlier demo: replace it
-    scenario = build_demo(directory)
+    try:
+        scenario = build_demo(directory)
+    except (FileExistsError, RuntimeError) as error:
+        raise InputError(str(error)) from None
     (directory / DEMO_MARKER).write_text("written by `sitrep demo`; safe to delete\n")
     print(f"Wrote a demo incident to {directory}\n", file=sys.stderr)
     runtime = Runtime(load_settings(scenario.config_path))
@@ -267,16 +271,25 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sitrep_command() -> str:
+    """How to start this very sitrep, whether or not it is on PATH."""
+    script = Path(sys.argv[0])
+    if script.name == "sitrep" and script.exists():
+        return shlex.quote(str(script.resolve()))
+    return f"{shlex.quote(sys.executable)} -m sitrep"
+
+
 def _next_steps(config: Path, service: str) -> str:
+    sitrep = _sitrep_command()
     return f"""
 Next, from the shell:
-    sitrep rollback --config {config} --service {service}
-    sitrep timeline --config {config} --service {service}
+    {sitrep} rollback --config {config} --service {service}
+    {sitrep} timeline --config {config} --service {service}
 
 Use it from Claude Code, read-only (plan mode):
-    claude mcp add sitrep -- sitrep serve --config {config}
+    claude mcp add sitrep -- {sitrep} serve --config {config}
     claude --permission-mode plan
-  then ask: "checkout is failing — triage it with sitrep" or run the prompt /mcp__sitrep__incident-triage
+  then ask: "checkout is failing: triage it with sitrep", or run the prompt /mcp__sitrep__incident-triage
 """
 
 

@@ -82,7 +82,7 @@ def _messages(path: Path) -> Iterator[MessageGroup]:
 def _records(
     path: Path, fmt: str, levels: frozenset[str] | None, start: float, end: float
 ) -> Iterator[MessageGroup]:
-    source = FileLogSource(FilesSource(paths=[str(path)], format=fmt), FieldNames())  # type: ignore[arg-type]
+    source = FileLogSource(FilesSource(paths=[str(path)], format=fmt), FieldNames())
     query = LogQuery(start, end, None, levels)
     for _, group in source.message_groups(query, [(start, end)], ScanReport()):
         yield group

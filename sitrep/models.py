@@ -113,7 +113,7 @@ class WindowOut(Result):
 class Typical(Result):
     error_rate: float | None
     p95_ms: float | None
-    windows: int = Field(description="Earlier windows with enough evidence behind these medians.")
+    windows: int = Field(description="Earlier windows behind these medians: enough evidence, not degraded.")
 
 
 class DeployHealth(Truncation):

@@ -16,7 +16,8 @@ Verdict = Literal["healthy", "degraded", "insufficient"]
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """The typical health of a service: medians over its judgeable earlier windows."""
+    """The typical health of a service: medians over its earlier windows that had enough
+    evidence and were not degraded themselves."""
 
     error_rate: float | None
     p95_ms: float | None
@@ -36,14 +37,29 @@ def judgeable(window: DeployWindow, stats: WindowStats, rules: HealthSettings) -
 
 
 def reference(pairs: Sequence[tuple[DeployWindow, WindowStats]], rules: HealthSettings) -> Reference:
-    """Medians over earlier windows with enough evidence; the current window never counts."""
+    """The typical health: medians over earlier windows with enough evidence, leaving out the
+    windows that are themselves degraded against it (repeated until nothing changes), so a
+    history with several bad deploys does not make bad look typical. The current window never
+    counts."""
     usable = [s for w, s in pairs if not w.current and judgeable(w, s, rules)]
-    rates = [s.error_rate for s in usable if s.error_rate is not None]
-    latencies = [s.p95_ms for s in usable if s.p95_ms is not None]
+    typical = usable
+    ref = _medians(typical)
+    for _ in range(len(usable)):
+        kept = [s for s in usable if not _problems(s, ref, rules)]
+        if len(kept) == len(typical) or not kept:
+            break
+        typical = kept
+        ref = _medians(typical)
+    return ref
+
+
+def _medians(stats: Sequence[WindowStats]) -> Reference:
+    rates = [s.error_rate for s in stats if s.error_rate is not None]
+    latencies = [s.p95_ms for s in stats if s.p95_ms is not None]
     return Reference(
         error_rate=median(rates) if rates else None,
         p95_ms=median(latencies) if latencies else None,
-        windows=len(usable),
+        windows=len(stats),
     )
 
 

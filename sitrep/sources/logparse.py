@@ -44,6 +44,7 @@ _FALLBACKS = {
     "service": ("service", "app", "application"),
     "level": ("level", "severity", "lvl", "@l"),
     "message": ("msg", "@m", "log"),
+    "status": ("status", "status_code", "http.status_code"),
 }
 
 _PLAIN = re.compile(

@@ -1,0 +1,111 @@
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sitrep.records import LogQuery, ScanReport
+from sitrep.settings import FieldNames, FilesSource
+from sitrep.sources.files import FileLogSource
+
+BASE = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).timestamp()
+
+
+def line(
+    offset: float, service: str, level: str, message: str, status: int | None = None, ms: float | None = None
+) -> str:
+    doc: dict[str, object] = {
+        "@timestamp": datetime.fromtimestamp(BASE + offset, UTC).isoformat().replace("+00:00", "Z"),
+        "service": {"name": service}, "log": {"level": level}, "message": message,
+    }  # fmt: skip
+    if status is not None:
+        doc["http"] = {"response": {"status_code": status}}
+    if ms is not None:
+        doc["event"] = {"duration": int(ms * 1_000_000)}
+    return json.dumps(doc)
+
+
+def source(tmp_path: Path, lines: list[str], name: str = "app.jsonl", fmt: str = "auto") -> FileLogSource:
+    (tmp_path / name).write_text("\n".join(lines) + "\n")
+    return FileLogSource(FilesSource(paths=[str(tmp_path / "*.jsonl")], format=fmt), FieldNames())  # type: ignore[arg-type]
+
+
+def everything(**filters: object) -> LogQuery:
+    return LogQuery(float("-inf"), float("inf"), **filters)  # type: ignore[arg-type]
+
+
+def test_search_returns_newest_first_with_exact_total(tmp_path: Path) -> None:
+    src = source(tmp_path, [line(i, "a", "info", f"m{i}") for i in range(10)])
+    page = src.search(everything(), limit=3)
+    assert page.total == 10
+    assert [r.message for r in page.records] == ["m9", "m8", "m7"]
+
+
+def test_filters_time_service_level_and_text(tmp_path: Path) -> None:
+    src = source(tmp_path, [
+        line(0, "a", "error", "Disk FULL on /var"), line(60, "b", "error", "disk full on /tmp"),
+        line(120, "a", "info", "disk full maybe"), line(180, "a", "error", "disk full late"),
+    ])  # fmt: skip
+    query = LogQuery(BASE, BASE + 150, frozenset({"a"}), frozenset({"error"}), "disk full")
+    assert [r.message for r in src.search(query, 10).records] == ["Disk FULL on /var"]
+
+
+def test_corrupt_lines_are_skipped_and_counted_once_across_passes(tmp_path: Path) -> None:
+    src = source(
+        tmp_path, [line(0, "a", "info", "ok"), '{"@timestamp": "2026-11-23T08:00:01Z", "mess', "garbage", ""]
+    )
+    report = ScanReport()
+    list(src.records(everything(), report))
+    list(src.records(everything(), report))
+    assert report.lines_skipped == 2
+
+
+def test_window_stats_per_service_with_percentiles(tmp_path: Path) -> None:
+    lines = [line(i, "api", "info", "GET /", 200, ms=float(i + 1)) for i in range(100)]
+    lines += [line(100 + i, "api", "error", "GET /", 503, ms=1000.0) for i in range(10)]
+    lines += [line(5, "worker", "error", "job failed"), line(6, "worker", "info", "job ok")]
+    src = source(tmp_path, lines)
+    stats = src.window_stats(everything(), [(BASE, BASE + 100), (BASE + 100, BASE + 200)], ScanReport())
+    first, second = stats["api"]
+    assert (first.requests, first.errors, first.p50_ms) == (100, 0, 50.5)
+    assert first.p95_ms == pytest.approx(95.05)
+    assert (second.requests, second.errors, second.error_rate) == (10, 10, 1.0)
+    worker = stats["worker"][0]
+    assert (worker.requests, worker.events, worker.errors, worker.error_rate) == (0, 2, 1, 0.5)
+
+
+def test_message_groups_tag_each_line_with_its_window(tmp_path: Path) -> None:
+    src = source(
+        tmp_path, [line(0, "a", "error", "x"), line(50, "a", "error", "y"), line(500, "a", "error", "z")]
+    )
+    tagged = [
+        (i, g.message)
+        for i, g in src.message_groups(
+            everything(), [(BASE, BASE + 10), (BASE + 40, BASE + 60)], ScanReport()
+        )
+    ]
+    assert tagged == [(0, "x"), (1, "y")]
+
+
+def test_plain_files_take_their_service_from_the_file_name(tmp_path: Path) -> None:
+    (tmp_path / "billing.log").write_text("2026-11-23T08:00:00Z ERROR card declined\n")
+    src = FileLogSource(FilesSource(paths=[str(tmp_path / "*.log")]), FieldNames())
+    assert src.services() == {"billing"}
+    assert src.search(everything(services=frozenset({"billing"})), 5).total == 1
+
+
+def test_gzip_files_are_read(tmp_path: Path) -> None:
+    with gzip.open(tmp_path / "old.jsonl.gz", "wt") as handle:
+        handle.write(line(0, "a", "error", "rotated") + "\n")
+    src = FileLogSource(FilesSource(paths=[str(tmp_path / "*.gz")]), FieldNames())
+    assert [r.message for r in src.search(everything(), 5).records] == ["rotated"]
+
+
+def test_status_says_what_is_missing(tmp_path: Path) -> None:
+    empty = FileLogSource(FilesSource(paths=[str(tmp_path / "nothing/*.log")]), FieldNames())
+    status = empty.status()
+    assert not status.ok and "no file matches" in status.detail
+    src = source(tmp_path, [line(0, "a", "info", "x")])
+    status = src.status()
+    assert status.ok and "1 file(s)" in status.detail and "newest line 2026-11-23T08:00:00Z" in status.detail

@@ -1,0 +1,110 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from sitrep.records import LogRecord
+from sitrep.settings import FieldNames
+from sitrep.sources.logparse import LineParser, normalize_level, parse_logfmt, parse_timestamp
+
+T = datetime(2026, 11, 23, 8, 0, 1, 500000, tzinfo=UTC).timestamp()
+
+
+def parse(line: str, **fields: str) -> LogRecord | None:
+    return LineParser(FieldNames(**fields), default_service="fromfile").parse(line)  # type: ignore[arg-type]
+
+
+def test_ecs_nested_ndjson() -> None:
+    record = parse(
+        '{"@timestamp":"2026-11-23T08:00:01.5Z","service":{"name":"checkout"},"log":{"level":"ERROR"},'
+        '"message":"boom","http":{"response":{"status_code":503}},"event":{"duration":12500000}}'
+    )
+    assert record is not None
+    assert (record.ts, record.service, record.level, record.message) == (T, "checkout", "error", "boom")
+    assert (record.status, record.duration_ms) == (503, 12.5)
+
+
+def test_ecs_dotted_keys_and_mixed() -> None:
+    record = parse(
+        '{"@timestamp":"2026-11-23T08:00:01.5Z","service.name":"a","log.level":"warn","message":"m",'
+        '"http":{"response.status_code":"404"}}'
+    )
+    assert record is not None
+    assert (record.service, record.level, record.status) == ("a", "warn", 404)
+
+
+def test_common_spellings_work_without_configuration() -> None:
+    record = parse('{"time":1763884801500,"level":50,"msg":"pino says","app":"api"}')
+    assert record is not None
+    assert (record.level, record.message, record.service) == ("error", "pino says", "api")
+    assert record.ts == pytest.approx(1763884801.5)
+
+
+def test_configured_field_names() -> None:
+    record = parse(
+        '{"ts":"2026-11-23T08:00:01.5Z","svc":"b","sev":"CRIT","text":"x","took":"250"}',
+        timestamp="ts",
+        service="svc",
+        level="sev",
+        message="text",
+        duration="took",
+        duration_unit="ms",
+    )
+    assert record is not None
+    assert (record.service, record.level, record.message, record.duration_ms) == ("b", "critical", "x", 250.0)
+
+
+def test_logfmt_line() -> None:
+    record = parse(
+        'time=2026-11-23T08:00:01.5Z level=error service=pay msg="card declined: \\"insufficient\\"" status=502'
+    )
+    assert record is not None
+    assert (record.service, record.level, record.status) == ("pay", "error", 502)
+    assert record.message == 'card declined: "insufficient"'
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2026-11-23T08:00:01.5Z ERROR connection refused",
+        "2026-11-23 08:00:01,500 [ERROR] connection refused",
+        "[2026-11-23T08:00:01.500+00:00] error: connection refused",
+    ],
+)
+def test_plain_lines_with_leading_timestamp(line: str) -> None:
+    record = parse(line)
+    assert record is not None
+    assert (record.ts, record.level, record.message, record.service) == (
+        T,
+        "error",
+        "connection refused",
+        "fromfile",
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"@timestamp":"2026-11-23T08:00:01Z","message":"trunc',
+        "   at com.example.Foo(Foo.java:12)",
+        "{}",
+        '{"message":"no time"}',
+        "[1, 2]",
+        '{"@timestamp":"not a time","message":"x"}',
+    ],
+)
+def test_unreadable_lines_give_none(line: str) -> None:
+    assert parse(line) is None
+
+
+def test_levels_and_timestamps_normalise() -> None:
+    assert [normalize_level(v) for v in ("WARNING", "Err", 60, "notice", True, None)] == [
+        "warn",
+        "error",
+        "fatal",
+        "info",
+        None,
+        None,
+    ]
+    assert parse_timestamp(1763884801500000000) == pytest.approx(1763884801.5)
+    assert parse_timestamp("2026-11-23T08:00:01.5") == T
+    assert parse_logfmt('a=1 b="x y" c=') == {"a": "1", "b": "x y", "c": ""}

@@ -1,0 +1,165 @@
+"""The CLI mirrors the tools: `--json` prints exactly a tool's structured result."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sitrep.cli import DEMO_MARKER, build_parser, main
+from sitrep.demo import DemoScenario, build_demo
+from sitrep.runtime import Runtime
+from sitrep.settings import load_settings
+from sitrep.tools import READ_TOOLS
+from tests.gitrepo import NOW
+
+WINDOW = ["--since", "2026-11-22T12:00:00Z", "--until", "2026-11-23T12:00:00Z"]
+
+
+@pytest.fixture(scope="module")
+def incident(tmp_path_factory: pytest.TempPathFactory) -> DemoScenario:
+    return build_demo(tmp_path_factory.mktemp("cli") / "incident", now=NOW)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "tool", "arguments"),
+    [
+        (
+            ["deploys", "--service", "checkout", *WINDOW],
+            "recent_deploys",
+            {"service": "checkout", "since": WINDOW[1], "until": WINDOW[3]},
+        ),
+        (
+            ["logs", "--level", "error", "--limit", "3", *WINDOW],
+            "search_logs",
+            {"level": "error", "limit": 3, "since": WINDOW[1], "until": WINDOW[3]},
+        ),
+        (
+            ["patterns", "--service", "checkout", *WINDOW],
+            "error_patterns",
+            {"service": "checkout", "since": WINDOW[1], "until": WINDOW[3]},
+        ),
+        (
+            ["timeline", "--service", "checkout", *WINDOW],
+            "incident_timeline",
+            {"service": "checkout", "since": WINDOW[1], "until": WINDOW[3]},
+        ),
+        (["diff", "v1.4.0"], "deploy_diff", {"sha": "v1.4.0"}),
+        (["status"], "sources_status", {}),
+    ],
+)
+def test_json_output_is_the_tools_structured_result(
+    capsys: pytest.CaptureFixture[str],
+    incident: DemoScenario,
+    argv: list[str],
+    tool: str,
+    arguments: dict[str, object],
+) -> None:
+    code, out, err = run(capsys, *argv, "--json", "--config", str(incident.config_path))
+    assert code == 0, err
+    function = next(t for t in READ_TOOLS if t.__name__ == tool)
+    expected = function(Runtime(load_settings(incident.config_path)), **arguments).model_dump(mode="json")
+    printed = json.loads(out)
+    for source in (*expected.get("sources", ()), *printed.get("sources", ())):
+        source["latency_ms"] = 0  # timings differ from run to run
+    assert printed == expected
+
+
+def test_human_output_and_triage(capsys: pytest.CaptureFixture[str], incident: DemoScenario) -> None:
+    code, out, _ = run(capsys, "rollback", "--service", "checkout", "--config", str(incident.config_path))
+    assert code == 0 and "#1 v1.3.0" in out and "NOT executed" in out
+    code, out, _ = run(
+        capsys, "triage", "--service", "checkout", "--config", str(incident.config_path), "--json"
+    )
+    report = json.loads(out)
+    assert code == 0 and set(report) >= {"findings", "deploys", "patterns", "rollback", "problems"}
+
+
+def test_errors_go_to_stderr_with_exit_code_2(
+    capsys: pytest.CaptureFixture[str], incident: DemoScenario, tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "health", "--service", "nope", "--config", str(incident.config_path))
+    assert (code, out) == (2, "") and "unknown service 'nope'; known services: checkout, payments" in err
+    code, _, err = run(capsys, "logs", "--limit", "0", "--config", str(incident.config_path))
+    assert code == 2 and "limit" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[files]\npaths = 3\n")
+    code, _, err = run(capsys, "status", "--config", str(bad))
+    assert code == 2 and "`files.paths`" in err
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(commands) == {
+        "serve",
+        "demo",
+        "triage",
+        "deploys",
+        "logs",
+        "patterns",
+        "health",
+        "rollback",
+        "timeline",
+        "diff",
+        "status",
+    }
+    for name in commands:
+        with pytest.raises(SystemExit) as done:
+            main([name, "--help"])
+        assert done.value.code == 0
+        assert "--config" in capsys.readouterr().out
+
+
+def test_patterns_of_a_file_and_labels_in_input_order(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    lines = [
+        "Connection to 10.0.0.1 timed out after 30 s",
+        "User 42 logged in",
+        "Connection to 10.0.0.7 timed out after 31 s",
+        "User 7 logged in",
+    ]
+    path = tmp_path / "messages.txt"
+    path.write_text("\n".join(lines) + "\n")
+    code, out, _ = run(capsys, "patterns", "--file", str(path), "--format", "message", "--label")
+    labels = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [label["line"] for label in labels] == [1, 2, 3, 4]
+    assert (
+        labels[0]["pattern_id"]
+        == labels[2]["pattern_id"]
+        != labels[1]["pattern_id"]
+        == labels[3]["pattern_id"]
+    )
+    code, out, _ = run(capsys, "patterns", "--file", str(path), "--format", "message", "--json")
+    summary = json.loads(out)
+    assert summary["total"] == 4 and [p["count"] for p in summary["patterns"]] == [2, 2]
+
+
+def test_demo_writes_triages_and_replaces_its_own_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "demo"
+    for _ in range(2):
+        code, out, err = run(capsys, "demo", "--dir", str(target))
+        assert code == 0, err
+        assert "TRIAGE checkout" in out and "claude mcp add sitrep" in out and (target / DEMO_MARKER).exists()
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    code, _, err = run(capsys, "demo", "--dir", str(other))
+    assert code == 2 and "already exists and is not empty" in err
+    assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_console_script_is_installed() -> None:
+    done = subprocess.run(
+        [Path(sys.executable).parent / "sitrep", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and done.stdout.startswith("sitrep ")

@@ -1,0 +1,132 @@
+"""The server's shape: every tool read-only and described, prompts and resources served,
+errors as tool errors, and a snapshot that makes any change to the tool list deliberate."""
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from sitrep.prompts import SKILLS
+from sitrep.records import LogQuery, MessageGroup, ScanReport, WindowStats
+from sitrep.runtime import Runtime
+from sitrep.server import READ_TOOLS, build_server
+from sitrep.settings import Settings
+
+pytestmark = pytest.mark.anyio
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
+
+
+@pytest.fixture
+async def bare() -> AsyncIterator[Client]:
+    """A server with no sources at all, as on a machine with nothing configured."""
+    settings = Settings(config_path=Path("/nonexistent/sitrep.toml"))
+    async with Client(build_server(settings, Runtime(settings, cwd=Path("/")))) as session:
+        yield session
+
+
+async def test_every_tool_is_read_only_typed_and_described(bare: Client) -> None:
+    tools = (await bare.list_tools()).tools
+    assert sorted(t.name for t in tools) == sorted(t.__name__ for t in READ_TOOLS)
+    for tool in tools:
+        assert tool.annotations is not None
+        assert (
+            tool.annotations.read_only_hint,
+            tool.annotations.destructive_hint,
+            tool.annotations.idempotent_hint,
+        ) == (True, False, True)
+        assert tool.output_schema and tool.description and len(tool.description) > 60
+        for name, spec in tool.input_schema.get("properties", {}).items():
+            assert spec.get("description"), f"{tool.name}.{name} has no description"
+
+
+async def test_tool_list_matches_the_snapshot(bare: Client) -> None:
+    tools = sorted((await bare.list_tools()).tools, key=lambda t: t.name)
+    current = [
+        {"name": t.name, "description": t.description, "input": t.input_schema, "output": t.output_schema,
+         "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None}
+        for t in tools
+    ]  # fmt: skip
+    if os.environ.get("SITREP_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    expected = json.loads(SNAPSHOT.read_text())
+    assert current == expected, "the tool list changed: review it, then rerun with SITREP_UPDATE_SNAPSHOTS=1"
+
+
+@pytest.mark.parametrize(
+    "name", ["rollback", "restart_service", "delete_index", "execute_command", "write_file"]
+)
+async def test_write_sounding_tools_are_refused_as_read_only(bare: Client, name: str) -> None:
+    result = await bare.call_tool(name, {"service": "checkout"})
+    assert result.is_error
+    assert (
+        f"sitrep has no tool '{name}': it is read-only and a human runs every change"
+        in result.content[0].text
+    )  # type: ignore[union-attr]
+
+
+async def test_with_nothing_configured_tools_say_what_to_configure(bare: Client) -> None:
+    status = await bare.call_tool("sources_status", {})
+    hints = " ".join(status.structured_content["hints"])  # type: ignore[index]
+    assert "[[git]]" in hints and "[deploy_log]" in hints and "[files]" in hints
+    result = await bare.call_tool("search_logs", {})
+    assert result.is_error and "no log source is configured; add [files]" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_prompts_serve_the_runbooks_with_the_incident_context(bare: Client) -> None:
+    prompts = {p.name: p for p in (await bare.list_prompts()).prompts}
+    assert sorted(prompts) == sorted(SKILLS)
+    arguments = {
+        "incident-triage": {"service": "checkout", "symptom": "checkout returns 500", "started": "40m ago"},
+        "customer-comms": {"facts": "Some checkouts fail since 11:20 UTC", "status": "identified"},
+        "postmortem": {"service": "checkout", "summary": "v1.4.0 shipped without its migration"},
+        "verify-root-cause": {"claim": "the v1.4.0 migration was not applied", "service": "checkout"},
+    }
+    for name, args in arguments.items():
+        assert prompts[name].description
+        text = (await bare.get_prompt(name, args)).messages[0].content.text  # type: ignore[union-attr]
+        assert "do not execute any change" in " ".join(text.lower().replace("*", "").split())
+        assert "## This incident" in text and all(value in text for value in args.values())
+    resources = {str(r.uri) for r in (await bare.list_resources()).resources}
+    assert resources == {f"sitrep://skills/{name}" for name in SKILLS}
+
+
+class StalledLogs:
+    """Fault injection: a log backend that never answers in time."""
+
+    name = "files"
+
+    def services(self) -> set[str]:
+        return {"checkout"}
+
+    def search(self, query: LogQuery, limit: int) -> Any:
+        time.sleep(3)
+        raise AssertionError("the deadline should have answered first")
+
+    def message_groups(
+        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
+    ) -> Iterator[tuple[int, MessageGroup]]:
+        raise NotImplementedError
+
+    def window_stats(
+        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
+    ) -> dict[str, list[WindowStats]]:
+        raise NotImplementedError
+
+    def status(self) -> Any:
+        raise NotImplementedError
+
+
+async def test_a_stalled_backend_gives_an_answer_within_the_deadline() -> None:
+    settings = Settings(config_path=Path("/nonexistent"), deadline_seconds=0.5)
+    runtime = Runtime(settings, cwd=Path("/"))
+    runtime.logs = StalledLogs()
+    async with Client(build_server(settings, runtime)) as session:
+        started = time.monotonic()
+        result = await session.call_tool("search_logs", {"service": "checkout"})
+        assert time.monotonic() - started < 2.5
+    assert result.is_error and "did not finish within 0.5 s; narrow the time range" in result.content[0].text  # type: ignore[union-attr]
