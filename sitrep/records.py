@@ -87,6 +87,9 @@ class ScanReport:
     """(file, line number) of lines that could not be read (corrupt JSON, no timestamp)."""
     partial: bool = False
     notes: list[str] = field(default_factory=list)
+    ungrouped: dict[int, int] = field(default_factory=dict)
+    """Matched lines per window that a backend counted but could not return as text (too many
+    distinct messages): they still count in totals, as lines not grouped into patterns."""
 
     @property
     def lines_skipped(self) -> int:

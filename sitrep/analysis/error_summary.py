@@ -4,7 +4,7 @@ template means the same thing on both sides and `new` is exact."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sitrep.analysis.classify import classify
@@ -58,10 +58,14 @@ class PatternSummary:
 
 
 def summarize_patterns(
-    groups: Iterable[tuple[int, MessageGroup]], current: int, max_groups: int = 50_000
+    groups: Iterable[tuple[int, MessageGroup]],
+    current: int,
+    max_groups: int = 50_000,
+    ungrouped: Mapping[int, int] | None = None,
 ) -> PatternSummary:
     """`groups` are tagged with their window: `current` is the window asked about, any other
-    tag is the baseline."""
+    tag is the baseline. `ungrouped` (read after `groups` is consumed) counts lines per window
+    that a backend counted but did not return as text."""
     miner = PatternMiner(max_groups=max_groups)
     seen: dict[int, _Seen] = {}
     before: dict[int, int] = {}
@@ -86,6 +90,8 @@ def summarize_patterns(
         target.add(MessageGroup(acc.example, acc.count, acc.first_ts, acc.last_ts, acc.services))
 
     unmined = merged.pop(OVERFLOW).count if OVERFLOW in merged else 0
+    unmined += (ungrouped or {}).get(current, 0)
+    baseline_total += sum(count for window, count in (ungrouped or {}).items() if window != current)
     patterns = [
         _found(mining.templates[i].pattern_id, mining.templates[i].template, acc, baseline_counts.get(i, 0))
         for i, acc in merged.items()

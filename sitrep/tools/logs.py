@@ -103,7 +103,7 @@ def error_patterns(
     if base_start is not None:
         windows.insert(0, (base_start.timestamp(), start.timestamp()))
     groups = logs.message_groups(_query(start, end, service, level_set, None), windows, report)
-    summary = summarize_patterns(groups, current=len(windows) - 1)
+    summary = summarize_patterns(groups, current=len(windows) - 1, ungrouped=report.ungrouped)
     window = (isoformat(start), isoformat(end))
     base = (isoformat(base_start), isoformat(start)) if base_start else None
     return patterns_result(summary, window, base, level_set, top, scan_notes(report), rt.settings.output)
@@ -125,7 +125,8 @@ def patterns_result(
         notes.append("the baseline window has no matching lines, so `new` is unknown (null)")
     if summary.unmined:
         notes.append(
-            f"{summary.unmined} line(s) not grouped: too many distinct shapes; narrow the range or service"
+            f"{summary.unmined} line(s) counted but not grouped into patterns (too many distinct "
+            "messages); narrow the range or name a service"
         )
     items = [_pattern_out(p, width, known_baseline) for p in summary.patterns[:top]]
 

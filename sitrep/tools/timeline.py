@@ -87,7 +87,7 @@ def _log_events(
         groups = rt.logs.message_groups(
             LogQuery(base_start, end, services, ERROR_LEVELS), [*windows[:1], (start, end)], report
         )
-        summary = summarize_patterns(groups, current=1)
+        summary = summarize_patterns(groups, current=1, ungrouped=report.ungrouped)
         series = rt.logs.window_stats(LogQuery(base_start, end, services), windows, report)
     except SitrepError as error:
         notes.append(f"logs not read: {error}")

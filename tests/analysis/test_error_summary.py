@@ -43,3 +43,9 @@ def test_the_cap_is_counted_not_lost() -> None:
     assert summary.total == 5
     assert sum(p.count for p in summary.patterns) + summary.unmined == 5
     assert summary.unmined > 0
+
+
+def test_lines_a_backend_could_not_return_still_count() -> None:
+    lines = [(CURRENT, group("disk full", 1.0))]
+    summary = summarize_patterns(lines, CURRENT, ungrouped={CURRENT: 7, BASELINE: 3})
+    assert (summary.total, summary.unmined, summary.baseline_total) == (8, 7, 3)
