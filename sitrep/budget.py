@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from sitrep.models import as_json
 from sitrep.redact import sanitize
 
 M = TypeVar("M", bound=BaseModel)
@@ -25,7 +26,7 @@ def clip_optional(text: str | None, limit: int) -> str | None:
 
 
 def size(model: BaseModel) -> int:
-    return len(model.model_dump_json())
+    return len(as_json(model))
 
 
 def fit(build: Callable[[int], M], count: int, max_chars: int) -> M:

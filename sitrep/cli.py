@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shlex
 import shutil
 import sys
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, validate_call
 
 from sitrep import __version__
 from sitrep.errors import ConfigError, InputError, SitrepError
+from sitrep.models import as_data
 from sitrep.render import render
 from sitrep.runtime import Runtime
 from sitrep.settings import CONFIG_ENV, Settings, load_settings
@@ -55,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`sitrep logs | head`): not an error worth a traceback.
+        sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - stays open until exit by design
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,7 +188,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _emit(result: BaseModel, as_json: bool) -> int:
     if as_json:
-        print(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        print(json.dumps(as_data(result), indent=2, ensure_ascii=False))
     else:
         print(render(result))
     return 0

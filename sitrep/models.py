@@ -6,10 +6,11 @@ is `Untrusted`: it passes through the one redaction step whenever a result is bu
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from sitrep.analysis.risks import RISK_KINDS
 from sitrep.redact import sanitize
 
 Untrusted = Annotated[str, AfterValidator(sanitize)]
@@ -17,6 +18,16 @@ Untrusted = Annotated[str, AfterValidator(sanitize)]
 
 class Result(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def as_data(result: BaseModel) -> dict[str, Any]:
+    """A result as clients receive it: fields still at their defaults (no notes, nothing
+    truncated, no evidence) are left out, which keeps answers small."""
+    return result.model_dump(mode="json", exclude_defaults=True)
+
+
+def as_json(result: BaseModel) -> str:
+    return result.model_dump_json(exclude_defaults=True)
 
 
 class Truncation(Result):
@@ -124,9 +135,7 @@ class DeployHealth(Truncation):
 
 
 class RiskOut(Result):
-    kind: str = Field(
-        description="migration, config, dependency, conflict_markers, merge_from_outside or unchecked."
-    )
+    kind: str = Field(description=RISK_KINDS)
     severity: Literal["high", "medium", "low"]
     detail: str
     path: Untrusted | None = None
@@ -140,7 +149,7 @@ class RollbackCommand(Result):
     command: Untrusted | None = Field(
         description="The exact command a human would run, or None when none is configured."
     )
-    executed: Literal[False] = Field(default=False, description="Always false: sitrep never runs it.")
+    executed: Literal[False] = Field(description="Always false: sitrep never runs it.")
     note: str
 
 

@@ -36,7 +36,7 @@ def _short(sha: str | None) -> str:
 
 def _footer(result: Truncation) -> list[str]:
     lines = (
-        [f"  … {result.omitted} more not shown (narrow the range or raise the limit)"]
+        [f"  … {result.omitted} more not shown (narrow the query, or raise limit, top or [output] max_chars)"]
         if result.truncated
         else []
     )

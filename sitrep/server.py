@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from sitrep import __version__
 from sitrep.errors import SitrepError
+from sitrep.models import as_data, as_json
 from sitrep.prompts import SKILLS, load_skill, with_context
 from sitrep.redact import sanitize
 from sitrep.runtime import Runtime
@@ -100,9 +101,8 @@ async def _run(rt: Runtime, tool: Callable[..., BaseModel], arguments: dict[str,
         ) from None
     except SitrepError as error:
         raise ToolError(sanitize(str(error))) from None
-    data = result.model_dump(mode="json")
     return CallToolResult(
-        content=[TextContent(type="text", text=result.model_dump_json())], structured_content=data
+        content=[TextContent(type="text", text=as_json(result))], structured_content=as_data(result)
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from sitrep.cli import DEMO_MARKER, build_parser, main
 from sitrep.demo import DemoScenario, build_demo
+from sitrep.models import as_data
 from sitrep.runtime import Runtime
 from sitrep.settings import load_settings
 from sitrep.tools import READ_TOOLS
@@ -65,7 +66,7 @@ def test_json_output_is_the_tools_structured_result(
     code, out, err = run(capsys, *argv, "--json", "--config", str(incident.config_path))
     assert code == 0, err
     function = next(t for t in READ_TOOLS if t.__name__ == tool)
-    expected = function(Runtime(load_settings(incident.config_path)), **arguments).model_dump(mode="json")
+    expected = as_data(function(Runtime(load_settings(incident.config_path)), **arguments))
     printed = json.loads(out)
     for source in (*expected.get("sources", ()), *printed.get("sources", ())):
         source["latency_ms"] = 0  # timings differ from run to run

@@ -55,7 +55,7 @@ async def test_the_incident_end_to_end(session: Client, incident: DemoScenario) 
 
     top = outputs["rollback_candidates"]["candidates"][0]
     assert top["sha"] == incident.expected_top_sha and top["sha"] not in incident.degraded_shas
-    assert any(r["kind"] == "migration" and r["path"] == incident.migration_path for r in top["risks"])
+    assert any(r["kind"] == "migration" and r.get("path") == incident.migration_path for r in top["risks"])
     assert any(r["kind"] == "migration" for r in outputs["deploy_diff"]["risks"])
     new = [p["template"] for p in outputs["error_patterns"]["patterns"] if p["new"]]
     assert any("UndefinedColumn" in t for t in new) and any("AttributeError" in t for t in new)

@@ -71,21 +71,18 @@ def _reasons(judged: Judged, current: Judged, ref: Reference, rules: HealthSetti
     reasons = [
         f"window {isoformat(window.start)} – {isoformat(window.end)} ({window.minutes:.0f} min): "
         f"{_traffic(stats)}, error rate {pct(stats.error_rate)}, p95 {_ms(stats.p95_ms)}",
-        f"against the current deploy's window: error rate {pct(stats.error_rate)} "
-        f"vs {pct(current.stats.error_rate)}, "
+        f"vs the current window: error rate {pct(stats.error_rate)} vs {pct(current.stats.error_rate)}, "
         f"p95 {_ms(stats.p95_ms)} vs {_ms(current.stats.p95_ms)}",
     ]
-    limit = error_rate_limit(ref, rules)
+    verdict = judged.verdict if judged.verdict == "healthy" else f"{judged.verdict} ({judged.why})"
     if ref.windows:
+        limit = error_rate_limit(ref, rules)
         reasons.append(
-            f"against the typical of {ref.windows} earlier window(s) (error rate {pct(ref.error_rate)}, "
-            f"p95 {_ms(ref.p95_ms)}; degraded above {pct(limit)} or {rules.latency_ratio:g}× p95): "
-            f"{judged.verdict} — {judged.why}"
+            f"{verdict} against the typical of {ref.windows} window(s): error rate {pct(ref.error_rate)} "
+            f"(limit {pct(limit)}), p95 {_ms(ref.p95_ms)} (limit {rules.latency_ratio:g}×)"
         )
     else:
-        reasons.append(
-            f"no earlier window had enough evidence to set a typical; {judged.verdict} — {judged.why}"
-        )
+        reasons.append(f"{verdict}; no earlier window had enough evidence to set a typical")
     return reasons
 
 

@@ -88,17 +88,16 @@ def classify_path(path: str) -> str | None:
     return None
 
 
-_PATH_DETAIL: dict[str, tuple[Severity, str]] = {
-    "migration": (
-        "high",
-        "schema migration: a code rollback does not undo it; check the older code works with the new schema",
-    ),
-    "config": (
-        "medium",
-        "configuration change: it may be deployed separately from the code; check it rolls back too",
-    ),
-    "dependency": ("medium", "dependency change: rolling back also downgrades these packages"),
-}
+_SEVERITY: dict[str, Severity] = {"migration": "high", "config": "medium", "dependency": "medium"}
+RISK_KINDS = (
+    "migration: a schema migration; a code rollback leaves the schema as it is. "
+    "config: a configuration file; it may need its own rollback. "
+    "dependency: a dependency manifest or lock file; a rollback downgrades them. "
+    "conflict_markers: committed merge-conflict markers. "
+    "merge_from_outside: a merge of commits from outside the deploy branch; a rollback removes them too. "
+    "unchecked: changes could not be checked."
+)
+"""What each risk kind means, said once in the tool descriptions rather than in every risk."""
 
 
 def path_risks(changes: Iterable[FileChange]) -> list[Risk]:
@@ -106,9 +105,8 @@ def path_risks(changes: Iterable[FileChange]) -> list[Risk]:
     for change in changes:
         kind = classify_path(change.path)
         if kind is not None:
-            severity, detail = _PATH_DETAIL[kind]
             verb = {"A": "added", "D": "deleted", "R": "renamed"}.get(change.status, "changed")
-            risks.append(Risk(kind, severity, f"{detail} ({verb})", path=change.path))
+            risks.append(Risk(kind, _SEVERITY[kind], verb, path=change.path))
     return risks
 
 
@@ -136,11 +134,7 @@ def conflict_marker_risks(added_lines: Iterable[tuple[str, str]]) -> list[Risk]:
 
 def merge_risk(sha: str, brought_in: int, branch: str, refs: Sequence[str]) -> Risk:
     """A merge commit on the deploy branch; `refs` are the other branches holding its merged side."""
-    detail = (
-        f"merge brought {brought_in} commit(s) into {branch} from another branch "
-        f"({'still on ' + str(len(refs)) + ' other ref(s)' if refs else 'no longer present'}); "
-        "rolling back past it removes that work too"
-    )
+    detail = f"merge of {brought_in} commit(s) from outside {branch}"
     return Risk("merge_from_outside", "medium", detail, ref=sha, evidence=tuple(refs[:3]))
 
 

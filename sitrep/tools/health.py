@@ -45,7 +45,7 @@ _PLACEHOLDERS = frozenset(
     }
 )
 DEFAULT_GIT_COMMAND = (
-    "git -C {repo} restore --source={sha} --staged --worktree -- {path} && git -C {repo} commit -m {message}"
+    "cd {repo} && git restore --source={sha} --staged --worktree -- {path} && git commit -m {message}"
 )
 
 
@@ -151,8 +151,9 @@ def rollback_candidates(
 ) -> RollbackCandidates:
     """Earlier deploys to roll back to, best first: the most recent deploy whose window was
     healthy (enough traffic and time to judge) ranks above degraded or unproven ones. Each has
-    its evidence, the hard-to-reverse changes since it (migrations, config, dependencies,
-    merges), and the exact command a human would run. sitrep never runs it."""
+    its evidence, the hard-to-reverse changes since it, and the exact command a human would
+    run; sitrep never runs it. Risks: a migration stays applied after a code rollback, config
+    may need its own rollback, dependencies get downgraded, merged work is removed too."""
     service = rt.require_service(service)
     found = assess(rt, service)
     current = found.judged[-1]
@@ -225,7 +226,9 @@ def rollback_command(
         template = DEFAULT_GIT_COMMAND
     if template is None:
         return RollbackCommand(
-            command=None, note="no rollback command configured; set [rollback] command in the configuration"
+            command=None,
+            executed=False,
+            note="no rollback command configured; set [rollback] command in the configuration",
         )
     deploy, now = target.deploy, current.deploy
     values = {
@@ -245,7 +248,7 @@ def rollback_command(
         "not executed: sitrep never runs commands. Review it, then run it yourself "
         "through your normal release process."
     )
-    return RollbackCommand(command=command, note=note)
+    return RollbackCommand(command=command, executed=False, note=note)
 
 
 def render_command(template: str, values: dict[str, str]) -> str:

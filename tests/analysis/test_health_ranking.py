@@ -53,7 +53,7 @@ def test_most_recent_healthy_first_then_unproven_then_degraded() -> None:
     top = ranked[0].reasons
     assert top[0].startswith("most recent healthy deploy; the 2 deploy(s) after it")
     assert "error rate 0.24% vs 20.0%" in top[2] and "p95 170 ms vs 1500 ms" in top[2]
-    assert "typical of 2 earlier window(s)" in top[3]
+    assert top[3].startswith("healthy against the typical of 2 window(s)")
 
 
 def test_the_current_deploy_and_its_redeploys_are_never_candidates() -> None:

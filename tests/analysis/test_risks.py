@@ -23,7 +23,7 @@ def test_classify_path(path: str, kind: str | None) -> None:
 def test_path_risks_carry_the_path_and_what_happened() -> None:
     risks = path_risks([FileChange("db/migrations/1.sql", "A", 3, 0), FileChange("app.py", "M", 1, 1)])
     assert [(r.kind, r.severity, r.path) for r in risks] == [("migration", "high", "db/migrations/1.sql")]
-    assert risks[0].detail.endswith("(added)")
+    assert risks[0].detail == "added"
 
 
 def test_conflict_markers_need_a_real_marker_not_an_underline() -> None:
