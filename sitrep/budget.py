@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from sitrep.models import as_json
+from sitrep.models import Truncation, as_json
 from sitrep.redact import sanitize
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,16 +29,20 @@ def size(model: BaseModel) -> int:
     return len(as_json(model))
 
 
-def fit(build: Callable[[int], M], count: int, max_chars: int) -> M:
-    """`build(n)` makes the result with the first n items; return the largest that fits."""
-    whole = build(count)
-    if size(whole) <= max_chars:
-        return whole
-    low, high = 0, count  # build(low) is assumed to fit; find the largest n that does
+def fit(build: Callable[[int], M], count: int, max_chars: int, *, total: int | None = None) -> M:
+    """`build(n)` makes the result with the first n of `count` items; return the largest that
+    fits in `max_chars`, marked `truncated` with how many of `total` (default `count`) it left out."""
+    low, high = 0, count  # build(0) is assumed to fit; find the largest n that does
+    if size(build(count)) <= max_chars:
+        low = count
     while low < high:
         middle = (low + high + 1) // 2
         if size(build(middle)) <= max_chars:
             low = middle
         else:
             high = middle - 1
-    return build(low)
+    result = build(low)
+    whole = count if total is None else total
+    if isinstance(result, Truncation) and low < whole:
+        result = result.model_copy(update={"truncated": True, "omitted": whole - low})
+    return result

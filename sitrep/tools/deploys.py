@@ -46,12 +46,10 @@ def recent_deploys(
             until=isoformat(end),
             total=len(found),
             deploys=items[:count],
-            truncated=count < len(found),
-            omitted=len(found) - count,
             notes=notes,
         )
 
-    return fit(build, len(items), rt.settings.output.max_chars)
+    return fit(build, len(items), rt.settings.output.max_chars, total=len(found))
 
 
 def deploy_out(deploy: Deploy, limit: int) -> DeployOut:
@@ -115,8 +113,6 @@ def deploy_diff(
             lines_deleted=sum(c.deleted or 0 for c in changes),
             files=[_file_out(c) for c in changes[:count]],
             risks=[risk_out(r) for r in risks],
-            truncated=count < len(changes),
-            omitted=len(changes) - count,
             notes=notes,
         )
 

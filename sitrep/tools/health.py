@@ -113,8 +113,6 @@ def deploy_health(
                 error_rate=found.ref.error_rate, p95_ms=found.ref.p95_ms, windows=found.ref.windows
             ),
             windows=windows[:count],
-            truncated=count < len(windows),
-            omitted=len(windows) - count,
             notes=found.notes,
             lines_skipped=found.lines_skipped,
         )
@@ -176,8 +174,6 @@ def rollback_candidates(
             service=service,
             current=head,
             candidates=candidates[:count],
-            truncated=count < len(candidates),
-            omitted=len(candidates) - count,
             notes=notes,
         )
 

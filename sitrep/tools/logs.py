@@ -57,13 +57,11 @@ def search_logs(
             total=page.total,
             returned=count,
             lines=lines[:count],
-            truncated=count < page.total,
-            omitted=page.total - count,
             notes=notes,
             lines_skipped=page.report.lines_skipped,
         )
 
-    return fit(build, len(lines), rt.settings.output.max_chars)
+    return fit(build, len(lines), rt.settings.output.max_chars, total=page.total)
 
 
 def error_patterns(
@@ -142,12 +140,10 @@ def patterns_result(
             patterns=items[:count],
             other_count=summary.total - sum(p.count for p in shown),
             other_patterns=len(summary.patterns) - count,
-            truncated=count < len(summary.patterns),
-            omitted=len(summary.patterns) - count,
             notes=notes,
         )
 
-    return fit(build, len(items), output.max_chars)
+    return fit(build, len(items), output.max_chars, total=len(summary.patterns))
 
 
 def _pattern_out(found: PatternFound, width: int, known_baseline: bool) -> PatternOut:

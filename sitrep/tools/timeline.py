@@ -62,8 +62,6 @@ def incident_timeline(
             until=isoformat(end),
             bucket_seconds=size,
             events=items[:count],
-            truncated=count < len(items),
-            omitted=len(items) - count,
             notes=notes,
         )
 
