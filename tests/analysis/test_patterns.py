@@ -1,0 +1,269 @@
+import hashlib
+import random
+from collections import Counter
+
+import pytest
+
+from sitrep.analysis import patterns
+from sitrep.analysis.patterns import (
+    MAX_MESSAGE_CHARS,
+    OVERFLOW,
+    Mining,
+    PatternMiner,
+    mine_in_order,
+    pattern_id,
+    shape_of,
+)
+
+# A small incident's worth of lines: several templates, repeats, values of every kind.
+LINES = [
+    *(f"Connection reset by peer while reading from 10.0.{i}.7:5432" for i in range(6)),
+    *(
+        f"Invalid user {u} from 173.234.31.{i}"
+        for i, u in enumerate(["admin", "oracle", "test", "git", "ftp"])
+    ),
+    *(
+        f"[instance: {i:08x}-8d1f-4e07-b6d1-4b2ab87e23b4] VM {s} (Lifecycle Event)"
+        for i, s in enumerate(["Paused", "Resumed", "Started", "Stopped"] * 2)
+    ),
+    *(
+        f"order {n} failed after {d}ms: upstream returned 503"
+        for n, d in [(1001, 12), (1002, 504), (1003, 77)]
+    ),
+    "Exception in thread main java.lang.NullPointerException",
+    "\tat com.shop.OrderService.place(OrderService.java:42)",
+    "\tat com.shop.OrderService.place(OrderService.java:42)",
+    '{"level":"error","msg":"payment declined","order_id":123,"trace":"4bf92f3577b34da6a3ce929d0e0e4736"}',
+    '{"level":"error","msg":"payment declined","order_id":987,"trace":"a3ce929d0e0e47364bf92f3577b34da6"}',
+    "level=error msg=timeout host=db-2 attempt=3 duration=1.5s",
+    "level=error msg=timeout host=db-7 attempt=1 duration=0.2s",
+]
+
+
+def templates(mining: Mining) -> list[tuple[str, int]]:
+    return [(t.template, c) for t, c in zip(mining.templates, mining.counts, strict=True)]
+
+
+def mine(lines: list[str], max_groups: int = 50_000) -> Mining:
+    miner = PatternMiner(max_groups=max_groups)
+    for line in lines:
+        miner.add(line)
+    return miner.finish()
+
+
+# ---- invariants ---------------------------------------------------------------------------------
+
+
+def test_order_of_adds_does_not_change_templates_or_counts() -> None:
+    expected = templates(mine(LINES))
+    for seed in range(5):
+        shuffled = LINES[:]
+        random.Random(seed).shuffle(shuffled)
+        assert templates(mine(shuffled)) == expected
+
+
+def test_duplicates_counted_one_by_one_or_at_once_give_the_same_templates() -> None:
+    one_by_one = mine(LINES * 3)
+    aggregated = PatternMiner()
+    for message, count in sorted(Counter(LINES * 3).items()):
+        aggregated.add(message, count)
+    assert templates(aggregated.finish()) == templates(one_by_one)
+
+
+def test_counts_add_up_to_the_weight_added() -> None:
+    miner = PatternMiner()
+    total = 0
+    for weight, line in enumerate(LINES, start=1):
+        miner.add(line, weight)
+        total += weight
+    mining = miner.finish()
+    assert sum(mining.counts) + mining.overflow_count == total
+    assert mining.overflow_count == 0 and not mining.capped
+
+
+def test_the_cap_bounds_groups_and_still_accounts_for_every_line() -> None:
+    miner = PatternMiner(max_groups=3)
+    keys = [miner.add(f"event kind{i} happened", 2) for i in range(10)]
+    mining = miner.finish()
+    assert keys.count(OVERFLOW) == 7
+    assert mining.capped and mining.overflow_count == 14
+    assert sum(mining.counts) + mining.overflow_count == 20
+    assert mining.template_of(OVERFLOW) == OVERFLOW
+
+
+def test_a_pattern_id_depends_only_on_the_template_text() -> None:
+    quiet = mine(["disk full on /dev/sda1", "disk full on /dev/sdb1"])
+    busy = mine(["disk full on /dev/sdc1", "something else entirely", "disk full on /dev/sdd1"])
+    ids = {t.template: t.pattern_id for t in quiet.templates + busy.templates}
+    assert ids["disk full on <*>"] == pattern_id("disk full on <*>")
+    assert pattern_id("disk full on <*>") != pattern_id("disk full on <*> again")
+
+
+def test_keys_map_to_the_template_of_their_message() -> None:
+    miner = PatternMiner()
+    keys = {line: miner.add(line) for line in LINES}
+    mining = miner.finish()
+    reset = mining.templates[mining.template_of(keys[LINES[0]])].template
+    assert reset == "Connection reset by peer while reading from <*>:<*>"
+
+
+def test_mine_in_order_labels_each_message() -> None:
+    mining, indexes = mine_in_order(["a 1 b", "c d", "a 22 b", "c d"])
+    labels = [mining.templates[i].template for i in indexes]
+    assert labels == ["a <*> b", "c d", "a <*> b", "c d"]
+
+
+def test_messages_differing_in_a_digit_of_a_name_are_not_merged_by_the_cache() -> None:
+    mining = mine(["connect via ssh2 failed", "connect via ssh3 failed"])
+    assert sorted(t.template for t in mining.templates) == [
+        "connect via ssh2 failed",
+        "connect via ssh3 failed",
+    ]
+
+
+# ---- masking: the streaming stage ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "shape"),
+    [
+        ("took 42 ms, retried -3 times, load 0.75", "took <*> ms, retried <*> times, load <*>"),
+        ("blk_-6952295868487656571 and rdd_2_0", "blk_<*> and rdd_<*>_<*>"),
+        ("timeout after 10000ms", "timeout after <*>ms"),
+        ("pointer 0x7f3a9c00 freed", "pointer <*> freed"),
+        ("trace 4bf92f3577b34da6a3ce929d0e0e4736 span a3ce929d0e0e4736", "trace <*> span <*>"),
+        ("id fecdd5a9-3ca0-4c82-9336-63b7774f738e ok", "id <*> ok"),
+        ("object QuorumServer@33557fe4 and @f5e8f0a1", "object QuorumServer@<*> and @<*>"),
+        ("from 10.251.194.213:50010 to /10.0.0.1", "from <*>:<*> to /<*>"),
+        ("at 2023-01-30T19:50:59.971Z and 19:50:59,394", "at <*>Z and <*>"),
+        ("reading /var/lib/nova/instances/_base/a489c868f0", "reading <*>"),
+        (
+            "GET https://api.example.com/v1/orders/8812 failed",
+            "GET https://api.example.com/v1/orders/<*> failed",
+        ),
+        ("rhost=5.36.59.76 uid=0 user=root", "rhost=<*> uid=<*> user=root"),
+        ("train D1345 and Z1234", "train <*> and Z<*>"),
+        ("ssh2 log4j jk2_init() sha256 e2e", "ssh2 log4j jk2_init() sha<*> e2e"),
+        ("deadbeef is a word, so is Added", "deadbeef is a word, so is Added"),
+        ('{"order_id":123,"user":"alice"}', '{"order_id":<*>,"user":"alice"}'),
+        ("at com.shop.Foo$1.run(Foo.java:42)", "at com.shop.Foo$<*>.run(Foo.java:<*>)"),
+    ],
+)
+def test_obvious_values_are_masked_as_the_message_streams_in(message: str, shape: str) -> None:
+    assert shape_of(message) == shape
+
+
+def test_long_messages_are_mined_on_their_first_words() -> None:
+    long = "dump " + "field=value " * 500
+    shape = shape_of(long)
+    assert len(shape) <= MAX_MESSAGE_CHARS and shape.endswith("field=value")
+
+
+def test_an_empty_message_is_a_template_of_its_own() -> None:
+    assert templates(mine(["", "  "])) == [("", 2)]
+
+
+# ---- clustering: the finishing stage ------------------------------------------------------------
+
+
+def test_a_position_taking_many_words_becomes_a_parameter() -> None:
+    users = ["admin", "oracle", "test", "git", "ftp", "guest"]
+    mining = mine([f"Invalid user {u} from 10.0.0.{i}" for i, u in enumerate(users)])
+    assert templates(mining) == [("Invalid user <*> from <*>", 6)]
+
+
+def test_a_handful_of_states_stay_separate_templates() -> None:
+    mining = mine([f"VM {state} (Lifecycle Event)" for state in ["Paused", "Resumed", "Started", "Stopped"]])
+    assert len(mining.templates) == 4
+
+
+def test_the_first_word_names_the_event_and_is_never_a_parameter() -> None:
+    daemons = ["cupsd", "hcid", "klogd", "portmap", "sdpd", "syslogd"]
+    mining = mine([f"{d} startup succeeded" for d in daemons])
+    assert len(mining.templates) == 6
+
+
+def test_what_continues_a_masked_value_is_part_of_it() -> None:
+    mining = mine(
+        [
+            "auth failure rhost=5.36.59.76 user=root",
+            "auth failure rhost=5.36.59.77.dynamic-dsl-ip.omantel.net.om user=root",
+            "block stored (size 5.2 KB, free 1.1 MB)",
+            "block stored (size 287.0 B, free 369.5 KB)",
+        ]
+    )
+    assert sorted(t.template for t in mining.templates) == [
+        "auth failure rhost=<*> user=root",
+        "block stored (size <*> <*>, free <*> <*>)",
+    ]
+
+
+def test_lists_of_ids_of_any_length_are_one_template() -> None:
+    mining = mine(["ask 10.0.0.1 to delete blk_1", "ask 10.0.0.2 to delete blk_2 blk_3 blk_4"])
+    assert templates(mining) == [("ask <*> to delete blk_<*>", 2)]
+
+
+def test_a_java_exception_and_its_stack_frames() -> None:
+    trace = [
+        "java.lang.IllegalStateException: order 81 is closed",
+        "\tat com.shop.OrderService.cancel(OrderService.java:118)",
+        "\tat com.shop.OrderController.cancel(OrderController.java:57)",
+        "\t... 23 more",
+        "java.lang.IllegalStateException: order 97 is closed",
+        "\t... 7 more",
+    ]
+    found = templates(mine(trace))
+    assert ("java.lang.IllegalStateException: order <*> is closed", 2) in found
+    assert ("... <*> more", 2) in found
+    assert ("at com.shop.OrderService.cancel(OrderService.java:<*>)", 1) in found
+
+
+def test_json_and_key_value_lines_keep_their_keys() -> None:
+    found = {t.template for t in mine(LINES).templates}
+    assert '{"level":"error","msg":"payment declined","order_id":<*>,"trace":"<*>"}' in found, found
+    assert "level=error msg=timeout host=db-<*> attempt=<*> duration=<*>s" in found
+
+
+def test_dates_and_generated_names_are_values_however_few() -> None:
+    mining = mine(
+        [
+            "backup finished on Mon",
+            "backup finished on Tue",
+            "restart of pod web-7d9f8b6c5d-x2x7k failed",
+            "restart of pod web-7d9f8b6c5d-q8r4t failed",
+        ]
+    )
+    assert sorted(t.template for t in mining.templates) == [
+        "backup finished on <*>",
+        "restart of pod web-<*>-<*> failed",
+    ]
+
+
+def test_a_digit_in_a_name_does_not_make_it_a_value() -> None:
+    mining = mine(["proxy open via SOCKS5", "proxy open via HTTPS"])
+    assert len(mining.templates) == 2
+
+
+def test_the_memory_of_recent_messages_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(patterns, "_REMEMBERED", 4)
+    miner = PatternMiner()
+    for word in ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"]:
+        miner.add(f"{word} happened")
+    assert len(miner._remembered) <= 4
+    assert sum(miner.finish().counts) == 7
+
+
+def test_mining_without_the_memory_gives_the_same_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Unique lines switch the memory off for a while; the templates must not notice.
+    ids = [hashlib.md5(str(i).encode()).hexdigest() for i in range(300)]
+    lines = [f"span {span} {kind} in {i % 7} ms" for i, span in enumerate(ids) for kind in ("ok", "slow")]
+    expected = templates(mine(lines))
+    monkeypatch.setattr(patterns, "_TRIAL", 16)
+    monkeypatch.setattr(patterns, "_WITHOUT_MEMORY", 50)
+    miner = PatternMiner()
+    switched_off = False
+    for line in lines + lines:
+        miner.add(line)
+        switched_off = switched_off or miner._lines_without_memory > 0
+    assert switched_off
+    assert templates(miner.finish()) == [(t, 2 * c) for t, c in expected]
