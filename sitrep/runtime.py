@@ -30,6 +30,19 @@ class DeployHistory:
     notes: list[str] = field(default_factory=list)
 
 
+def _log_source(settings: Settings) -> LogSource | None:
+    if settings.files is not None:
+        return FileLogSource(settings.files, settings.fields)
+    if settings.opensearch is not None:
+        # Imported here: opensearch-py is only loaded when a cluster is configured.
+        from sitrep.sources.opensearch import OpenSearchLogSource
+
+        return OpenSearchLogSource(
+            settings.opensearch, settings.fields, deadline_seconds=settings.deadline_seconds
+        )
+    return None
+
+
 class Runtime:
     """Holds the configured sources; every tool reads through it."""
 
@@ -50,9 +63,7 @@ class Runtime:
             except InputError as error:
                 self.notes.append(f"[[git]] {source.service}: {error}")
         self.deploy_log = DeployLog(settings.deploy_log) if settings.deploy_log else None
-        self.logs: LogSource | None = (
-            FileLogSource(settings.files, settings.fields) if settings.files else None
-        )
+        self.logs: LogSource | None = _log_source(settings)
 
     # -- services ---------------------------------------------------------------------
     def _logged_services(self) -> set[str]:

@@ -12,8 +12,17 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sitrep.errors import ConfigError
@@ -51,6 +60,78 @@ class FilesSource(_Section):
     format: Literal["auto", "ndjson", "logfmt", "plain"] = "auto"
     service: str | None = None
     """Service for lines that name none; by default the file's name without extensions."""
+
+
+_OPENSEARCH_SECRETS = ("username", "password", "api_key")
+
+
+class OpenSearchSettings(_Section):
+    """An OpenSearch cluster holding the logs. Credentials come only from the environment."""
+
+    url: str | list[str]
+    """One or more hosts, e.g. "https://search.internal:9200"."""
+    index: str = "logs-*"
+    """Index name, pattern or alias (comma-separated for several)."""
+    username: SecretStr | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    """Sent as `Authorization: ApiKey <key>`; instead of a username and password."""
+    verify_certs: bool = True
+    ca_certs: Path | None = None
+    """A CA bundle for clusters whose certificate a private CA signed."""
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """Per request; transient failures are retried within the tool's deadline."""
+    max_distinct_messages: int = Field(default=50_000, ge=100, le=200_000)
+    """Distinct messages grouped exactly per window (pages of 10,000); beyond it a stated
+    sample of the rest is grouped. 50,000 is the miner's own bound on distinct shapes."""
+    max_sampled_lines: int = Field(default=2_000, ge=0, le=10_000)
+    """Lines whose text is fetched per window when messages cannot be grouped server-side."""
+
+    @field_validator("url")
+    @classmethod
+    def _urls(cls, value: str | list[str]) -> str | list[str]:
+        for url in [value] if isinstance(value, str) else value:
+            parts = urlsplit(url)
+            if parts.scheme not in {"http", "https"} or not parts.hostname:
+                raise ValueError(f"{url!r} is not an http(s) URL such as http://127.0.0.1:9200")
+            if parts.username or parts.password:
+                # ConfigError, not ValueError: a validation error would quote the URL, password and all.
+                raise ConfigError(
+                    "opensearch.url must not carry credentials; set SITREP_OPENSEARCH__USERNAME and "
+                    "SITREP_OPENSEARCH__PASSWORD in the environment instead"
+                )
+        if not value:
+            raise ValueError("give at least one URL")
+        return value
+
+    @field_validator("index")
+    @classmethod
+    def _index(cls, value: str) -> str:
+        # Index names never hold these; a `_` start would name an API path, not an index.
+        if (
+            not value
+            or any(c in value for c in '/\\?#"<>| ')
+            or any(part.startswith("_") or not part for part in value.split(","))
+        ):
+            raise ValueError(f"{value!r} is not an index name, pattern or alias such as logs-*")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_credentials(self) -> OpenSearchSettings:
+        # ConfigError, not ValueError: a validation error would quote the input, secrets and all.
+        if self.api_key is not None and (self.username is not None or self.password is not None):
+            raise ConfigError(
+                "opensearch: set either SITREP_OPENSEARCH__API_KEY or a username and password, not both"
+            )
+        if (self.username is None) != (self.password is None):
+            raise ConfigError(
+                "opensearch: set both SITREP_OPENSEARCH__USERNAME and SITREP_OPENSEARCH__PASSWORD, or neither"
+            )
+        return self
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.url] if isinstance(self.url, str) else list(self.url)
 
 
 class FieldNames(_Section):
@@ -102,6 +183,7 @@ class Settings(BaseSettings):
     git: list[GitSource] = Field(default_factory=list)
     deploy_log: DeployLogSource | None = None
     files: FilesSource | None = None
+    opensearch: OpenSearchSettings | None = None
     fields: FieldNames = FieldNames()
     health: HealthSettings = HealthSettings()
     output: OutputSettings = OutputSettings()
@@ -117,6 +199,16 @@ class Settings(BaseSettings):
         if duplicates:
             raise ValueError(f"service {duplicates[0]!r} has two [[git]] entries; keep one per service")
         return value
+
+    @model_validator(mode="after")
+    def _one_log_source(self) -> Settings:
+        if self.files is not None and self.opensearch is not None:
+            # ConfigError, not ValueError: pydantic passes it through untouched, so the message
+            # is not prefixed with the whole input (which would include any credentials).
+            raise ConfigError(
+                "both [files] and [opensearch] are configured; choose one log source and remove the other"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -155,7 +247,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    _refuse_secrets_in_file(data, path)
     return _resolve_paths(data, path.resolve().parent)
+
+
+def _refuse_secrets_in_file(data: dict[str, Any], path: Path) -> None:
+    """Credentials in a file end up in repositories and backups: only the environment may hold them."""
+    section = data.get("opensearch")
+    if not isinstance(section, dict):
+        return
+    for key in _OPENSEARCH_SECRETS:
+        if key in section:
+            raise ConfigError(
+                f"{path}: opensearch.{key} must not be written in the configuration file; "
+                f"set SITREP_OPENSEARCH__{key.upper()} in the environment instead"
+            )
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -173,6 +279,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     files = data.get("files")
     if isinstance(files, dict) and isinstance(files.get("paths"), list):
         files["paths"] = [resolve(item) for item in files["paths"]]
+    opensearch = data.get("opensearch")
+    if isinstance(opensearch, dict) and "ca_certs" in opensearch:
+        opensearch["ca_certs"] = resolve(opensearch["ca_certs"])
     return data
 
 

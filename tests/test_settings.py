@@ -77,3 +77,74 @@ def test_invalid_toml_and_missing_file_are_clear(tmp_path: Path) -> None:
         load_settings(write(tmp_path / "bad.toml", "[git\n"))
     with pytest.raises(ConfigError, match="does not exist; pass --config"):
         load_settings(tmp_path / "absent.toml")
+
+
+def test_opensearch_section_with_credentials_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(
+        tmp_path / "sitrep.toml",
+        '[opensearch]\nurl = ["https://a:9200", "https://b:9200"]\nindex = "logs-app-*"\nca_certs = "ca.pem"\n',
+    )
+    monkeypatch.setenv("SITREP_OPENSEARCH__USERNAME", "sitrep")
+    monkeypatch.setenv("SITREP_OPENSEARCH__PASSWORD", "hunter2")
+    opensearch = load_settings(config).opensearch
+    assert opensearch is not None and opensearch.urls == ["https://a:9200", "https://b:9200"]
+    assert opensearch.ca_certs == tmp_path / "ca.pem" and opensearch.verify_certs
+    assert opensearch.password is not None and opensearch.password.get_secret_value() == "hunter2"
+    assert "hunter2" not in repr(opensearch)
+
+
+@pytest.mark.parametrize("key", ["username", "password", "api_key"])
+def test_opensearch_credentials_in_the_file_are_refused(tmp_path: Path, key: str) -> None:
+    config = write(tmp_path / "sitrep.toml", f'[opensearch]\nurl = "http://x:9200"\n{key} = "secret"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config)
+    assert f"opensearch.{key} must not be written in the configuration file" in str(refused.value)
+    assert f"SITREP_OPENSEARCH__{key.upper()}" in str(refused.value) and "secret" not in str(refused.value)
+
+
+def test_credentials_in_the_url_are_refused_without_echoing_them(tmp_path: Path) -> None:
+    config = write(tmp_path / "sitrep.toml", '[opensearch]\nurl = "http://admin:hunter2@x:9200"\n')
+    with pytest.raises(ConfigError, match="must not carry credentials") as refused:
+        load_settings(config)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_half_a_login_or_two_kinds_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write(tmp_path / "sitrep.toml", '[opensearch]\nurl = "http://x:9200"\n')
+    monkeypatch.setenv("SITREP_OPENSEARCH__USERNAME", "sitrep")
+    with pytest.raises(
+        ConfigError, match="set both SITREP_OPENSEARCH__USERNAME and SITREP_OPENSEARCH__PASSWORD"
+    ):
+        load_settings(config)
+    monkeypatch.setenv("SITREP_OPENSEARCH__PASSWORD", "p")
+    monkeypatch.setenv("SITREP_OPENSEARCH__API_KEY", "k3y")
+    with pytest.raises(
+        ConfigError, match="either SITREP_OPENSEARCH__API_KEY or a username and password"
+    ) as refused:
+        load_settings(config)
+    assert "k3y" not in str(refused.value)
+
+
+def test_files_and_opensearch_together_are_refused(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "sitrep.toml", '[files]\npaths = ["a.log"]\n[opensearch]\nurl = "http://x:9200"\n'
+    )
+    with pytest.raises(ConfigError, match=r"both \[files\] and \[opensearch\] are configured; choose one"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('url = "ftp://x"', r"is not an http\(s\) URL"),
+        ('url = "http://x:9200"\nindex = "_bulk"', "is not an index name, pattern or alias"),
+        ('url = "http://x:9200"\nindex = "logs/_doc"', "is not an index name, pattern or alias"),
+        ('url = "http://x:9200"\nmax_distinct_messages = 10', "opensearch.max_distinct_messages"),
+    ],
+)
+def test_opensearch_values_are_checked(tmp_path: Path, line: str, message: str) -> None:
+    config = write(tmp_path / "sitrep.toml", f"[opensearch]\n{line}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config)

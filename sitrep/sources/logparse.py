@@ -67,6 +67,13 @@ def normalize_level(value: object) -> str | None:
     return _LEVELS.get(text, text or None)
 
 
+def level_spellings(level: str) -> tuple[frozenset[str], frozenset[int]]:
+    """The words (any case) and numbers that `normalize_level` turns into `level`: what a
+    backend that filters before parsing must match to select the same lines."""
+    words = frozenset({level, *(word for word, normal in _LEVELS.items() if normal == level)})
+    return words, frozenset(number for number, normal in _NUMERIC_LEVELS.items() if normal == level)
+
+
 def parse_timestamp(value: object) -> float | None:
     """ISO-8601 (naive taken as UTC) or epoch seconds, milliseconds or nanoseconds."""
     if isinstance(value, bool):
@@ -152,6 +159,10 @@ class LineParser:
         if kind == "logfmt":
             return self._from_mapping(parse_logfmt(text))
         return self._from_plain(text)
+
+    def parse_mapping(self, obj: dict[str, Any]) -> LogRecord | None:
+        """A document already decoded (an OpenSearch `_source`), read as an NDJSON line is."""
+        return self._from_mapping(obj)
 
     def _first(self, role: str, obj: dict[str, Any]) -> Any:
         for get in self._get[role]:

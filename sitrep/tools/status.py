@@ -32,6 +32,7 @@ def _hints(rt: Runtime) -> list[str]:
         hints.append('add [deploy_log] path = "deploys.jsonl" so deploy times come from your deploy log')
     if rt.logs is None:
         hints.append(
-            'add [files] paths = ["/var/log/app/*.jsonl"] for log search, error patterns and deploy health'
+            'add [files] paths = ["/var/log/app/*.jsonl"], or [opensearch] url = "https://…:9200" and '
+            'index = "logs-*", for log search, error patterns and deploy health'
         )
     return hints

@@ -1,0 +1,409 @@
+"""OpenSearch as a log source: every count, histogram and percentile is computed in the
+cluster, and only bounded text comes back.
+
+Error patterns stay exact. Each window's lines are grouped server-side by their exact
+message and service (a composite aggregation on the message keyword, paged), and the same
+miner that reads local files mines those distinct messages weighted by their counts. Lines
+that cannot be grouped that way are still accounted for: lines without a message keyword
+(longer than the keyword's `ignore_above`, or a text-only mapping) are fetched as text up to
+a bound, and when a window has more distinct messages than `max_distinct_messages`, a stated
+random sample of the rest is fetched. Whatever is not fetched is reported in
+`ScanReport.ungrouped`, so the counts always add up to OpenSearch's own total for the window,
+and the answer says what was sampled.
+
+Window health counts per service and window with `date_range` buckets, and asks TDigest for
+percentiles equal to the file source's (`opensearch_health.refine_body`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sitrep.errors import SourceError, SourceResponseError
+from sitrep.records import LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
+from sitrep.settings import FieldNames, OpenSearchSettings
+from sitrep.sources.base import LogPage, SourceStatus
+from sitrep.sources.logparse import LineParser
+from sitrep.sources.opensearch_client import SOURCE, Exchange, GuardedConnection, ReadOnlyClient, index_path
+from sitrep.sources.opensearch_health import (
+    EXACT_PERCENTILES_UP_TO,
+    ServiceWindows,
+    read_refined,
+    read_window_stats,
+    refine_body,
+    window_stats_body,
+)
+from sitrep.sources.opensearch_query import (
+    GROUPS_FILTER_PATH,
+    UNKNOWN_SERVICE,
+    FieldMap,
+    beyond_clause,
+    field_caps_params,
+    message_groups_body,
+    query_filters,
+    read_group_page,
+    resolve_fields,
+    search_body,
+    services_body,
+    shard_trouble,
+    texts_body,
+    unkeyed_clause,
+    window_counts,
+)
+from sitrep.timespec import from_epoch, isoformat
+
+__all__ = ["OpenSearchLogSource"]
+
+logger = logging.getLogger("sitrep")
+
+_FIELDS_TTL = 300.0
+"""Mappings change when a new daily index appears; five minutes keeps that cheap and fresh."""
+_SERVICES_TTL = 60.0
+_MAX_SERVICES = 1_000
+_MAX_BUCKETS = 60_000
+"""Below OpenSearch's default search.max_buckets (65,535)."""
+_PAGE = 25_000
+"""Distinct messages per request, inside OpenSearch's search.max_buckets (65,535): one round
+trip for most windows, measured faster than 10,000 in bench/opensearch_scale.py."""
+_MAX_REFINED = 2_000
+"""(service, window) pairs whose percentiles are made exact in one request."""
+
+
+class OpenSearchLogSource:
+    """Log lines in an OpenSearch index pattern or alias, read through the guarded client."""
+
+    name = "opensearch"
+
+    def __init__(
+        self,
+        config: OpenSearchSettings,
+        fields: FieldNames,
+        *,
+        deadline_seconds: float,
+        connection_class: type[GuardedConnection] = GuardedConnection,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._config = config
+        self._names = fields
+        # Retries stop well inside the tool's deadline, so a slow cluster gives an answer
+        # that says so rather than a tool that never returns.
+        self._client = ReadOnlyClient(
+            config, budget_seconds=0.75 * deadline_seconds, connection_class=connection_class, sleep=sleep
+        )
+        self._parser = LineParser(fields, "ndjson")
+        # The server stops and returns what it has (timed_out) a little before the client
+        # would give up on the request, so a slow search is partial rather than failed.
+        self._search_timeout = f"{int(config.timeout_seconds * 800)}ms"
+        self._bound = config.max_distinct_messages
+        self._fields: tuple[float, FieldMap] | None = None
+        self._services: tuple[float, set[str]] | None = None
+
+    @property
+    def exchanges(self) -> Sequence[Exchange]:
+        """The requests sent so far (the newest 10,000), for benchmarks and tests."""
+        return self._client.exchanges
+
+    # -- the LogSource protocol -----------------------------------------------------------
+    def services(self) -> set[str]:
+        cached = self._services
+        if cached is not None and time.monotonic() - cached[0] < _SERVICES_TTL:
+            return set(cached[1])
+        try:
+            fields = self._field_map()
+            if fields.service is None or not fields.indices:
+                return set()
+            answer = self._search(services_body(fields, _MAX_SERVICES, self._search_timeout))
+        except SourceError as error:
+            # Service names are a convenience (validating a `service` argument); the tools
+            # that read logs report the same error themselves, and sources_status shows it.
+            logger.warning("OpenSearch services not read: %s", error)
+            return set()
+        names = {str(b["key"]) for b in answer["aggregations"]["services"]["buckets"] if b["key"]}
+        self._services = (time.monotonic(), names)
+        return set(names)
+
+    def search(self, query: LogQuery, limit: int) -> LogPage:
+        report = ScanReport()
+        fields = self._usable(report)
+        if fields is None:
+            return LogPage(0, [], report)
+        if query.text and fields.message_keyword is None:
+            report.note(
+                f"{fields.message} has no keyword field in {fields.index}: the text was matched as a "
+                "phrase of whole words, not as a substring"
+            )
+        body = search_body(
+            query_filters(fields, query, query.start, query.end),
+            limit,
+            self._search_timeout,
+            track_total_hits=True,
+            sort=[{fields.timestamp: {"order": "desc"}}],
+            _source={"includes": fields.source_fields()},
+        )
+        answer = self._search(body)
+        _check(answer, report)
+        records = self._records(answer)
+        return LogPage(int(answer["hits"]["total"]["value"]), records, report)
+
+    def message_groups(
+        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
+    ) -> Iterator[tuple[int, MessageGroup]]:
+        fields = self._usable(report) if windows else None
+        if fields is None:
+            return
+        page = min(self._config.max_distinct_messages, _PAGE)
+        states = [_Window(query_filters(fields, query, start, end)) for start, end in windows]
+        answers = self._group_pages(fields, states, range(len(states)), page)
+        for state, answer in zip(states, answers, strict=True):
+            _check(answer, report)
+            state.total, state.unkeyed = window_counts(answer)
+        pending = dict(enumerate(read_group_page(answer, page) for answer in answers))
+        while pending:
+            for index, found in pending.items():
+                states[index].after = found.after
+                for group in found.groups:
+                    states[index].add(group)
+                    yield index, group
+            more = [i for i, s in enumerate(states) if s.after is not None and s.pairs < self._bound]
+            answers = self._group_pages(fields, states, more, page) if more else []
+            for answer in answers:
+                _check(answer, report)
+            pending = {i: read_group_page(answer, page) for i, answer in zip(more, answers, strict=True)}
+        yield from self._texts(fields, windows, states, report)
+
+    def window_stats(
+        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
+    ) -> dict[str, list[WindowStats]]:
+        fields = self._usable(report) if windows else None
+        if fields is None:
+            return {}
+        problem = fields.service_problem("deploy health and the incident timeline")
+        if problem is not None:
+            raise SourceResponseError(SOURCE, problem)
+        if fields.duration is None:
+            report.note(
+                f"{self._names.duration} is not a numeric field in {fields.index}: "
+                "latency percentiles are unknown"
+            )
+        filters = query_filters(fields, query, windows[0][0], windows[-1][1])
+        # Services times windows are buckets; OpenSearch refuses more than search.max_buckets.
+        services = max(1, min(_MAX_SERVICES, _MAX_BUCKETS // (len(windows) + 1)))
+        body = window_stats_body(fields, filters, windows, services, self._search_timeout)
+        answer = self._search(body)
+        _check(answer, report)
+        found, beyond = read_window_stats(answer, windows, self._names.duration_unit)
+        if beyond:
+            report.note(
+                f"{beyond} line(s) belong to services beyond the {services} with most lines and are "
+                "not shown; name a service"
+            )
+        self._exact_percentiles(fields, filters, windows, found, report)
+        return {service: part.stats for service, part in found.items()}
+
+    def status(self) -> SourceStatus:
+        started = time.perf_counter()
+        try:
+            about = self._client.get("/")
+            health = self._client.get("/_cluster/health")
+            self._fields = None
+            fields = self._field_map()
+            count = self._count(fields)
+        except SourceError as error:
+            return SourceStatus(self.name, "opensearch", False, _ms(started), str(error))
+        version = (about.get("version") or {}).get("number", "?")
+        cluster = about.get("cluster_name", "?")
+        detail = (
+            f"cluster {cluster} (OpenSearch {version}), health {health.get('status')}; "
+            f"{self._config.index} matches {len(fields.indices)} index(es), {count:,} documents"
+        )
+        problems = _problems(fields, self._config, health)
+        ok = bool(fields.indices) and fields.timestamp_problem is None
+        return SourceStatus(self.name, "opensearch", ok, _ms(started), "; ".join([detail, *problems]))
+
+    # -- reading ---------------------------------------------------------------------------
+    def _exact_percentiles(
+        self,
+        fields: FieldMap,
+        filters: list[dict[str, Any]],
+        windows: Sequence[tuple[float, float]],
+        found: Mapping[str, ServiceWindows],
+        report: ScanReport,
+    ) -> None:
+        """Replace TDigest's estimates by the file source's exact percentiles where TDigest
+        still holds every value; larger windows keep estimates within a fraction of a percent."""
+        wanted = [
+            (service, index, count)
+            for service, part in found.items()
+            for index, count in enumerate(part.durations)
+            if 1 < count <= EXACT_PERCENTILES_UP_TO
+        ][:_MAX_REFINED]
+        if not wanted or fields.duration is None:
+            return
+        answer = self._search(refine_body(fields, filters, windows, wanted, self._search_timeout))
+        _check(answer, report)
+        read_refined(answer, found, wanted, self._names.duration_unit)
+
+    def _field_map(self) -> FieldMap:
+        cached = self._fields
+        if cached is None or time.monotonic() - cached[0] > _FIELDS_TTL:
+            path = index_path(self._config.index, "_field_caps")
+            caps = self._client.get(path, field_caps_params(self._names))
+            cached = (time.monotonic(), resolve_fields(caps, self._names, self._config.index))
+            # An index that does not exist yet is looked for again on the next read.
+            self._fields = cached if cached[1].indices else None
+        return cached[1]
+
+    def _usable(self, report: ScanReport) -> FieldMap | None:
+        """The field map, or None (with a note) when the index pattern matches nothing."""
+        fields = self._field_map()
+        if not fields.indices:
+            report.note(f"{self._config.index} matches no OpenSearch index; check [opensearch] index")
+            return None
+        if fields.timestamp_problem is not None:
+            raise SourceResponseError(SOURCE, fields.timestamp_problem)
+        return fields
+
+    def _search(self, body: Mapping[str, Any]) -> Any:
+        return self._client.post(index_path(self._config.index, "_search"), body)
+
+    def _count(self, fields: FieldMap) -> int:
+        if not fields.indices:
+            return 0
+        answer = self._client.get(index_path(self._config.index, "_count"))
+        return int(answer.get("count", 0))
+
+    def _records(self, answer: Mapping[str, Any]) -> list[LogRecord]:
+        hits = answer["hits"]["hits"]
+        return [r for hit in hits if (r := self._parser.parse_mapping(hit.get("_source") or {})) is not None]
+
+    def _group_pages(
+        self, fields: FieldMap, states: list[_Window], indexes: Iterable[int], page: int
+    ) -> list[dict[str, Any]]:
+        bodies = [
+            message_groups_body(fields, states[i].filters, page, self._search_timeout, states[i].after)
+            for i in indexes
+        ]
+        return self._client.msearch(bodies, filter_path=GROUPS_FILTER_PATH)
+
+    def _texts(
+        self,
+        fields: FieldMap,
+        windows: Sequence[tuple[float, float]],
+        states: list[_Window],
+        report: ScanReport,
+    ) -> Iterator[tuple[int, MessageGroup]]:
+        """The lines no exact message groups, as text, up to the bound per window: lines
+        without a message keyword, and a random sample of the lines beyond the bound of
+        distinct messages. What is not fetched is counted in `report.ungrouped`, and noted."""
+        bound = self._config.max_sampled_lines
+        wanted: list[tuple[int, int, bool, bool]] = []  # window, lines, sampled?, fetched?
+        bodies = []
+        for index, state in enumerate(states):
+            for lines, clause, sample in state.unread(fields):
+                fetch = bool(lines and bound and clause is not None)
+                if fetch and clause is not None:
+                    size = min(lines, bound)
+                    bodies.append(
+                        texts_body(fields, state.filters + clause, size, self._search_timeout, sample)
+                    )
+                wanted.append((index, lines, sample, fetch))
+        answers = iter(self._client.msearch(bodies) if bodies else [])
+        for index, lines, sample, fetch in wanted:
+            records: list[LogRecord] = []
+            if fetch:
+                answer = next(answers)
+                _check(answer, report)
+                records = self._records(answer)
+            for r in records:
+                yield index, MessageGroup(r.message, 1, r.ts, r.ts, {r.service or UNKNOWN_SERVICE: 1})
+            left = lines - len(records)
+            if left > 0:
+                report.ungrouped[index] = report.ungrouped.get(index, 0) + left
+                report.note(_bounded_note(fields, windows[index], lines, len(records), sample))
+
+
+@dataclass(slots=True)
+class _Window:
+    """How one window's lines divide up while its groups are read."""
+
+    filters: list[dict[str, Any]]
+    total: int = 0
+    unkeyed: int = 0
+    """Lines with no exact message to group by."""
+    grouped: int = 0
+    pairs: int = 0
+    after: dict[str, Any] | None = None
+    """Where the pairs not read yet start; None once all were read."""
+
+    def add(self, group: MessageGroup) -> None:
+        self.grouped += group.count
+        self.pairs += 1
+
+    def unread(self, fields: FieldMap) -> list[tuple[int, list[dict[str, Any]] | None, bool]]:
+        """(lines, the clause selecting exactly them, sampled?) for lines without a keyword
+        and lines beyond the bound of distinct messages."""
+        beyond = max(0, self.total - self.grouped - self.unkeyed)
+        beyond_clause_ = [beyond_clause(fields, self.after)] if self.after is not None else None
+        return [(self.unkeyed, unkeyed_clause(fields), False), (beyond, beyond_clause_, True)]
+
+
+def _check(answer: Mapping[str, Any], report: ScanReport) -> None:
+    """Refuse an _msearch item that failed; mark a timed-out or shard-failed answer partial."""
+    if "error" in answer:
+        error = answer["error"]
+        reason = error.get("reason") or error.get("type") if isinstance(error, dict) else error
+        raise SourceResponseError(
+            SOURCE, f"OpenSearch rejected a search ({answer.get('status', '?')}: {str(reason)[:300]})"
+        )
+    trouble = shard_trouble(answer)
+    if trouble is not None:
+        report.partial = True
+        report.note(f"partial answer: {trouble}; counts may be low, retry or narrow since")
+
+
+def _bounded_note(fields: FieldMap, window: tuple[float, float], lines: int, read: int, sample: bool) -> str:
+    span = f"{isoformat(from_epoch(window[0]))}–{isoformat(from_epoch(window[1]))}"
+    unread = f"{lines - read} are counted without a pattern"
+    if sample:
+        return (
+            f"{span}: more distinct messages than [opensearch] max_distinct_messages; those within it were "
+            f"grouped exactly, a random sample of {read} of the other {lines} line(s) was grouped, and "
+            f"{unread} (narrow the range, or raise max_distinct_messages)"
+        )
+    why = (
+        f"{fields.message} has no keyword field"
+        if fields.message_keyword is None
+        else "their messages are longer than the keyword's ignore_above"
+    )
+    return (
+        f"{span}: {lines} line(s) have no exact message to group by ({why}); {read} were fetched as "
+        f"text and {unread} (narrow the range, or raise [opensearch] max_sampled_lines)"
+    )
+
+
+def _problems(fields: FieldMap, config: OpenSearchSettings, health: Mapping[str, Any]) -> list[str]:
+    found = []
+    if not fields.indices:
+        found.append(f"{config.index} matches no index: check [opensearch] index")
+    if fields.indices and fields.timestamp_problem:
+        found.append(fields.timestamp_problem)
+    if fields.indices and (problem := fields.service_problem("deploy health")):
+        found.append(problem)
+    if fields.indices and fields.message_keyword is None:
+        found.append(
+            f"{fields.message} has no keyword field: error patterns are grouped from a bounded sample of "
+            "lines; map it with a keyword sub-field for exact patterns"
+        )
+    if health.get("status") == "red":
+        found.append("cluster health red: some shards are unavailable, so answers may be partial")
+    if not config.verify_certs:
+        found.append("TLS certificate verification is off ([opensearch] verify_certs = false)")
+    return found
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
