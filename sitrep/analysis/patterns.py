@@ -8,11 +8,15 @@ the work is split in two:
    UUIDs, IPs, times, absolute paths) with one compiled regex and counts the resulting
    *shape*; a shape is the caller's group key. A message that differs from a recent one
    only in its digits reuses that one's shape without masking.
-2. `finish` clusters the distinct shapes, weighted by their counts. Shapes of the same
-   length merge when they differ in one token that looks like a value (a mask with more
-   around it, digits, a path, a unit, a date word), or that takes many different words; or
-   when they differ only in tokens that are nothing but values. Merged positions become
-   `<*>`, and merging repeats until nothing changes.
+2. `finish` clusters the distinct shapes, weighted by their counts. A run of values (`512
+   bytes (0.5 KB)`) counts as one token. Shapes of the same length merge when they differ
+   in one token that looks like a value (a mask with more around it, digits, a path, a
+   dotted name, a unit, a date word, `null`), that names something after a word such as
+   `user` or `host`, or that takes many different words; or when they differ only in
+   tokens that are values (ids, the values of `key=value` pairs, dotted names). Merged
+   positions become `<*>`, and merging repeats until nothing changes. What says what
+   happened stays: the first word, states (`started`, `RUNNING`, `true`), error types,
+   stack frames, and the words of a JSON message.
 
 `finish` sees only the set of shapes and their totals, so neither the order of `add` calls
 nor pre-aggregation can change a template (until the cap on shapes is hit: then which
@@ -99,6 +103,8 @@ _UNITS = frozenset(
     | {"ms", "us", "µs", "ns", "s", "sec", "secs", "seconds", "min", "mins", "minutes"}
     | {"h", "hr", "hrs", "hours", "d", "days", "%"}
 )
+# Units that continue a value however it is spaced; a lone `d` or `h` is as likely a word.
+_RUN_UNITS = _UNITS - {"d", "h", "s"}
 # Words that are parts of a date, so values however few of them a window holds.
 _CALENDAR = frozenset(
     {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
@@ -106,6 +112,22 @@ _CALENDAR = frozenset(
     | {"October", "November", "December"}
     | {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Monday", "Tuesday", "Wednesday"}
     | {"Thursday", "Friday", "Saturday", "Sunday"}
+)
+
+
+# A dotted name (`com.android.phone`, `ns.example.com`, `org.apache.X`) is a value, unless it
+# names an error type: `java.net.SocketTimeoutException` says what happened.
+_DOTTED = re.compile(r"[0-9A-Za-z_]\.[A-Za-z_]")
+_ERROR_NAME = re.compile(r"(?:Exception|Error|Fault)\W*$")
+# Booleans are not among them: `interactive=true` and `=false` are two states.
+_LITERALS = frozenset({"null", "none", "nil", "undefined", "nan"})
+# Words after which a word is a name: `for user cyrus`, `on host db2`.
+_NAMING_WORDS = frozenset(
+    {"user", "users", "username", "login", "account", "host", "hostname", "node", "server", "client"}
+    | {"file", "filename", "path", "dir", "directory", "name", "id", "group", "domain", "service"}
+    | {"table", "database", "db", "queue", "topic", "key", "class", "device", "interface", "job"}
+    | {"task", "container", "pod", "volume", "disk", "package", "module", "plugin"}
+    | {"thread", "channel", "peer", "address", "addr", "url", "uri", "email", "region", "zone"}
 )
 
 
@@ -178,6 +200,20 @@ class PatternMiner:
         else:
             self._counts[key] += count
         return key
+
+    def add_shape(self, shape: str, count: int) -> int:
+        """Count `count` messages whose shape (`shape_of`) is known: how what another miner
+        tallied is merged into this one. Returns the group key, or OVERFLOW."""
+        key = self._key_of_shape(shape)
+        if key == OVERFLOW:
+            self._overflow += count
+        else:
+            self._counts[key] += count
+        return key
+
+    def tallies(self) -> tuple[list[str], list[int], int]:
+        """Each shape seen (in the order of its key), its weighted count, and the overflow."""
+        return list(self._shapes), list(self._counts), self._overflow
 
     def finish(self) -> Mining:
         """Mine templates from everything added so far."""
@@ -284,12 +320,27 @@ def _render_cluster(originals: list[list[str]], units: list[Tokens]) -> Tokens:
 
 
 def _tokens_of(shape: str) -> Tokens:
-    """Whitespace tokens, with runs of one masked token collapsed (`blk_<*> blk_<*>` is a list)."""
+    """Whitespace tokens, with runs of one masked token collapsed (`blk_<*> blk_<*>` is a
+    list), and runs of pure values too (`<*> bytes (<*> KB)` is one quantity however it is
+    written)."""
     tokens: list[str] = []
+    in_value = False
     for token in shape.split():
+        pure = _is_pure_value(token) or (in_value and _word_of(token) in _RUN_UNITS)
+        if pure and in_value:
+            continue
         if not (tokens and token == tokens[-1] and WILDCARD in token):
-            tokens.append(token)
+            tokens.append(WILDCARD if pure else token)
+        in_value = pure
     return tuple(tokens)
+
+
+def _is_pure_value(token: str) -> bool:
+    """A mask with only punctuation or a unit around it: `<*>`, `(<*>,`, `<*>ms`."""
+    if WILDCARD not in token:
+        return False
+    rest = token.replace(WILDCARD, " ")
+    return not _has_word(rest) or _word_of(rest) in _UNITS
 
 
 def _dedupe(items: Iterable[Tokens]) -> tuple[list[int], list[Tokens]]:
@@ -347,29 +398,55 @@ def _mergeable(templates: dict[int, Tokens]) -> list[list[int]]:
             contexts[(i, before[i], after)].append(cluster)
             after = suffixes.setdefault((tokens[i], after), len(suffixes) + 1)
     for (i, _, _), clusters in contexts.items():
-        if len(clusters) > 1 and _varies(i, {templates[c][i] for c in clusters}):
+        previous = templates[clusters[0]][i - 1] if i else None
+        if len(clusters) > 1 and _varies(i, {templates[c][i] for c in clusters}, previous):
             merges.append(clusters)
     return merges
 
 
 def _skeleton(tokens: Tokens) -> Tokens:
-    """`tokens` with every pure value blanked: a mask with only punctuation or a unit around
-    it (`<*>`, `(<*>,`, `<*>ms`), or a unit after one (`5.2 KB` and `287 B` differ in two)."""
+    """`tokens` with every value blanked: a pure value (a mask with only punctuation or a
+    unit around it: `<*>`, `(<*>,`, `<*>ms`), a unit after one (`5.2 KB` and `287 B` differ
+    in two), the value of a `key=value` pair, or a token that looks like a value (an id, a
+    dotted name, a path). Templates with one skeleton differ only in values."""
     blanked = []
     after_value = False
-    for token in tokens:
+    for position, token in enumerate(tokens):
         rest = token.replace(WILDCARD, " ")
         pure = WILDCARD in token and (not _has_word(rest) or _word_of(rest) in _UNITS)
-        blanked.append(WILDCARD if pure or (after_value and _word_of(token) in _UNITS) else token)
+        if pure or (after_value and _word_of(token) in _UNITS):
+            blanked.append(WILDCARD)
+        else:
+            blanked.append(_blank_value(token, position))
         after_value = pure
     return tuple(blanked)
+
+
+_AROUND_MASK = re.compile(r"(?:[\w-]+(?:\.[\w-]+)+:)?[\w.@-]*<\*>[\w.@-]*")  # … and host:<*>
+_CALL = re.compile(r"\w\(")
+# `key=value`, `key:value`; not `www.example.com:<*>`, a host and its port.
+_PAIR = re.compile(r"([A-Za-z_][\w.-]*=|[A-Za-z_][\w-]*:)(.+)")
+
+
+def _blank_value(token: str, position: int) -> str:
+    if _CALL.search(token):
+        return token  # a stack frame's `Order.cancel(Order.java:<*>)` says where, not what
+    pair = _PAIR.fullmatch(token)
+    if pair is not None and _looks_like_value(pair.group(2), position):
+        return pair.group(1) + WILDCARD
+    if WILDCARD in token:
+        # The id a mask is part of goes with it (`jA9J1UvC<*>:`, `(<*>.net)`); words beside
+        # it stay (`declined","id":<*>}` is not `refused","id":<*>}`).
+        collapsed = _AROUND_MASK.sub(WILDCARD, token)
+        return WILDCARD if not _has_word(collapsed.replace(WILDCARD, " ")) else collapsed
+    return WILDCARD if _looks_like_value(token, position) else token
 
 
 def _word_of(text: str) -> str:
     return text.strip(" ()[]{},;:.'\"")
 
 
-def _varies(position: int, values: set[str]) -> bool:
+def _varies(position: int, values: set[str], previous: str | None = None) -> bool:
     """Whether tokens that differ at one position of otherwise equal templates are a parameter."""
     if len(values) < 2:
         return False
@@ -379,11 +456,27 @@ def _varies(position: int, values: set[str]) -> bool:
         # What differs continues a masked value (`rhost=<*>` against `rhost=<*>.dsl.net.om`,
         # `<*>KB` against `<*>MB`) or is only punctuation around one (`<*>` against `-<*>`).
         return True
-    if any(_looks_like_value(core) for core in cores):
-        return True
-    # Words: a handful of them is more likely a set of states than a parameter; and the
-    # first word of a message names what happened (`cupsd startup succeeded`), not a value.
-    return position > 0 and len(values) >= _MIN_DISTINCT_WORDS
+    return (
+        all(_looks_like_value(core, position) for core in cores)
+        or _only_digits_differ(cores)
+        or _named(previous, cores)
+        or _many_words(position, len(values), cores)
+    )
+
+
+def _named(previous: str | None, cores: list[str]) -> bool:
+    """Words after a word that introduces a name (`for user cyrus`) are names, even two of
+    them, unless they read as states (`Instance spawned`)."""
+    return previous is not None and _word_of(previous).lower() in _NAMING_WORDS and not _states(cores)
+
+
+def _many_words(position: int, distinct: int, cores: list[str]) -> bool:
+    """A handful of words is more likely a set of states than a parameter; and the first
+    word of a message names what happened (`cupsd startup succeeded`), not a value, unless
+    it is one of many dotted names (`com.apple.Safari.Update: …`, `com.apple.icloud.fmfd: …`)."""
+    if distinct < _MIN_DISTINCT_WORDS:
+        return False
+    return position > 0 or all(_is_dotted_name(core) for core in cores)
 
 
 def _cores(values: set[str]) -> tuple[list[str], bool]:
@@ -415,18 +508,45 @@ def _has_word(core: str) -> bool:
     return WILDCARD in core or any(c.isalnum() for c in core)
 
 
-def _looks_like_value(core: str) -> bool:
-    """A mask, a path or address, a unit, a month or weekday, or a word with two digits or
-    more (`x2x7k`, a pod suffix; one digit is a name's: `SOCKS5` against `HTTPS`)."""
+def _looks_like_value(core: str, position: int) -> bool:
+    """A mask, a path or address, a unit, a month or weekday, a literal (`null`, `true`), a
+    word with two digits or more (`x2x7k`, a pod suffix; one digit is a name's: `SOCKS5`
+    against `HTTPS`), a dotted name, or punctuation alone (`()`, `-`: an empty value)."""
     word = _word_of(core)
     return (
         WILDCARD in core
+        or (bool(core) and not any(c.isalnum() for c in core))
+        or word.lower() in _LITERALS
         or "/" in core
         or "@" in core
         or word in _UNITS
         or word in _CALENDAR
         or sum(c.isdigit() for c in core) >= 2
+        or (position > 0 and _is_dotted_name(core))
     )
+
+
+def _states(cores: list[str]) -> bool:
+    """Past participles and gerunds name states, not things: `started`, `running`."""
+    return all(_word_of(core).lower().endswith(("ed", "ing")) for core in cores)
+
+
+def _is_dotted_name(core: str) -> bool:
+    """`com.android.phone`, `ns.example.com`: a name; not an error type, a constant that
+    says what happened (`java.net.SocketTimeoutException`, `intent.action.SCREEN_ON`), nor
+    a call in a stack frame (`com.shop.Order.cancel(Order.java:<*>)`)."""
+    if _DOTTED.search(core) is None or _ERROR_NAME.search(core) is not None or "(" in core:
+        return False
+    last = _word_of(core).rsplit(".", 1)[-1]
+    return not (last.isupper() and len(last) > 1)
+
+
+def _only_digits_differ(cores: list[str]) -> bool:
+    """`D4` against `D3`: what differs, character by character, is digits only."""
+    head = _common_length([list(core) for core in cores])
+    tails = [core[head:][::-1] for core in cores]
+    tail = _common_length([list(t) for t in tails])
+    return all(not t[tail:] or t[tail:].isdigit() for t in tails)
 
 
 def _render(members: list[Tokens]) -> Tokens:
