@@ -12,9 +12,13 @@ The child reports its own peak RSS, so neither contender's memory shows in the o
 With --messages-only the time, level, logger and trace ids are cut from each line first,
 leaving the message as a log shipper would store it (shorter, fewer ids).
 
-Contenders: `read` (read and strip only: the floor any miner pays), `sitrep`, and Drain3
-0.9.x with the masking instructions of its examples/drain3.ini. Drain3 takes minutes on a
-million lines; it reports progress on stderr.
+Contenders: `read` (read and strip only: the floor any miner pays); `sitrep`, the path
+`sitrep patterns --file` takes (`sitrep.file_mining.mine_file`: a large file is masked on
+every core, then mined once); `sitrep-1proc`, the same in one process; and Drain3 0.9.x with
+the masking instructions of its examples/drain3.ini. Drain3 takes minutes on a million
+lines; it reports progress on stderr. Peak memory counts the workers too: the parent's peak
+plus each worker's. Last, `sitrep patterns --file … --format message --json` is timed as a
+command, interpreter start and output included.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("/work/shared/data/nezha-trainticket/2023-01-30/faulty/log")
-CONTENDERS = ("read", "sitrep", "drain3+masks")
+CONTENDERS = ("read", "sitrep", "sitrep-1proc", "drain3+masks")
 PROGRESS_EVERY = 100_000
 
 
@@ -114,18 +118,42 @@ def contend(name: str, path: Path) -> dict[str, float]:
     return {"lines": lines, "groups": groups, "seconds": seconds, "peak_mb": peak_rss_kib() / 1024}
 
 
+def time_command(path: Path) -> float:
+    """Wall time of `sitrep patterns --file PATH --format message --json`, start to exit."""
+    command = [
+        sys.executable,
+        "-m",
+        "sitrep",
+        "patterns",
+        "--file",
+        str(path),
+        "--format",
+        "message",
+        "--json",
+    ]
+    started = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
 def peak_rss_kib() -> int:
-    """Peak resident memory of this process since it started.
+    """Peak resident memory of this process since it started, plus that of every worker
+    it ran (at most `WORKERS` at once; each counted at the largest one's peak).
 
     VmHWM first: `ru_maxrss` of a process started by fork and exec also counts the parent's
     memory at the fork, which here holds the whole source corpus."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+                own = int(line.split()[1])
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return own + WORKERS[0] * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+WORKERS = [0]
+"""Worker processes the contender used, set by the pipeline."""
 
 
 def pipeline_read(path: Path) -> tuple[int, int]:
@@ -137,16 +165,17 @@ def pipeline_read(path: Path) -> tuple[int, int]:
     return lines, 0
 
 
-def pipeline_sitrep(path: Path) -> tuple[int, int]:
-    from sitrep.analysis.patterns import PatternMiner
+def pipeline_sitrep(path: Path, workers: int | None = None) -> tuple[int, int]:
+    from sitrep.file_mining import mine_file
 
-    miner = PatternMiner()
-    add = miner.add
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            add(line.strip())
-    mining = miner.finish()
+    found = mine_file(path, workers=workers)
+    WORKERS[0] = found.workers if found.workers > 1 else 0
+    mining = found.mining
     return sum(mining.counts) + mining.overflow_count, len(mining.templates)
+
+
+def pipeline_sitrep_one_process(path: Path) -> tuple[int, int]:
+    return pipeline_sitrep(path, workers=1)
 
 
 def pipeline_drain3(path: Path) -> tuple[int, int]:
@@ -172,7 +201,12 @@ def pipeline_drain3(path: Path) -> tuple[int, int]:
     return sum(c.size for c in clusters), len(clusters)
 
 
-PIPELINES = {"read": pipeline_read, "sitrep": pipeline_sitrep, "drain3+masks": pipeline_drain3}
+PIPELINES = {
+    "read": pipeline_read,
+    "sitrep": pipeline_sitrep,
+    "sitrep-1proc": pipeline_sitrep_one_process,
+    "drain3+masks": pipeline_drain3,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -214,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  peak {r['peak_mb']:6.0f} MB  groups {int(r['groups']):,}",
                 flush=True,
             )
+        print("running the sitrep patterns command ...", file=sys.stderr, flush=True)
+        command = time_command(path)
+        print(f"{'sitrep patterns --file (command, start to exit)':<13} {command:8.2f} s")
     ratio = results["drain3+masks"]["seconds"] / results["sitrep"]["seconds"]
     print(f"sitrep is {ratio:.1f}x the speed of drain3+masks on the same lines")
     return 0

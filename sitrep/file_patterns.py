@@ -6,14 +6,15 @@ for pipes and benchmarks."""
 from __future__ import annotations
 
 import json
-from array import array
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from sitrep.analysis.error_summary import summarize_patterns
-from sitrep.analysis.patterns import OVERFLOW, PatternMiner
+from sitrep.analysis.patterns import OVERFLOW
 from sitrep.errors import InputError, SourceUnavailable
+from sitrep.file_mining import FileMining, mine_file
 from sitrep.models import ErrorPatterns
 from sitrep.records import ERROR_LEVELS, LogQuery, MessageGroup, ScanReport
 from sitrep.redact import sanitize
@@ -25,29 +26,22 @@ from sitrep.tools.common import iso_or_none
 from sitrep.tools.logs import patterns_result
 
 
-def _open(path: Path) -> IO[str]:
-    try:
-        return path.open(encoding="utf-8", errors="replace")
-    except OSError as error:
-        raise SourceUnavailable("file", f"cannot read {path}: {error.strerror}") from None
-
-
 def label_file(path: Path, fmt: str, out: IO[str]) -> int:
     """Print `{"line": n, "pattern_id": …, "template": …}` for every line, in input order."""
     if fmt != "message":
         raise InputError("--label works with --format message (one message a line)")
-    miner = PatternMiner()
-    keys = array("i")
-    with _open(path) as handle:
-        for line in handle:
-            keys.append(miner.add(line.rstrip("\n")))
-    mining = miner.finish()
-    labels = [(t.pattern_id, sanitize(t.template)) for t in mining.templates]
-    write = out.write
-    for number, key in enumerate(keys, start=1):
-        index = mining.template_of(key)
-        pattern_id, template = labels[index] if index != OVERFLOW else (None, None)
-        write(json.dumps({"line": number, "pattern_id": pattern_id, "template": template}) + "\n")
+    _require_file(path)
+    with tempfile.TemporaryDirectory(prefix="sitrep-label-") as keys_dir:
+        found = _mine(path, keys_dir)
+        # Each template's part of the line is written once, not once per line.
+        tails = [
+            f', "pattern_id": {json.dumps(t.pattern_id)}, "template": {json.dumps(sanitize(t.template))}'
+            for t in found.mining.templates
+        ]
+        unmined = ', "pattern_id": null, "template": null'
+        write = out.write
+        for number, index in enumerate(found.line_templates(), start=1):
+            write(f'{{"line": {number}{tails[index] if index != OVERFLOW else unmined}}}\n')
     return 0
 
 
@@ -55,13 +49,13 @@ def summarize_file(
     path: Path, fmt: str, levels: list[str] | None, top: int, since: str | None, until: str | None
 ) -> ErrorPatterns:
     """Patterns of the whole file (or of --since/--until, given as ISO-8601 times)."""
-    if not path.is_file():
-        raise InputError(f"--file: {path} is not a readable file")
+    _require_file(path)
+    ungrouped: dict[int, int] = {}
     if fmt == "message":
-        groups: Iterator[MessageGroup] = _messages(path)
+        groups: Iterator[MessageGroup] = _shape_groups(_mine(path, None), path.name, ungrouped)
     else:
         groups = _records(path, fmt, _level_filter(levels), _bound(since, "since"), _bound(until, "until"))
-    summary = summarize_patterns(((0, g) for g in groups), current=0)
+    summary = summarize_patterns(((0, g) for g in groups), current=0, ungrouped=ungrouped)
     first = min((p.first_ts for p in summary.patterns), default=0.0)
     last = max((p.last_ts for p in summary.patterns), default=0.0)
     window = (iso_or_none(first) or "", iso_or_none(last) or "")
@@ -73,10 +67,25 @@ def summarize_file(
     return patterns_result(summary, window, None, levels_used, top, notes, OutputSettings())
 
 
-def _messages(path: Path) -> Iterator[MessageGroup]:
-    with _open(path) as handle:
-        for line in handle:
-            yield MessageGroup(line.rstrip("\n"), 1, 0.0, 0.0, {path.name: 1})
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise InputError(f"--file: {path} is not a readable file")
+
+
+def _mine(path: Path, keys_dir: str | None) -> FileMining:
+    try:
+        return mine_file(path, keys_dir=keys_dir)
+    except OSError as error:
+        raise SourceUnavailable("file", f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _shape_groups(found: FileMining, name: str, ungrouped: dict[int, int]) -> Iterator[MessageGroup]:
+    """One group per distinct shape, its first message as the example: the summary mines
+    them again, as it does OpenSearch's distinct messages, and gets the same templates."""
+    ungrouped[0] = found.mining.overflow_count
+    for example, count in zip(found.examples, found.shape_counts, strict=True):
+        if count:
+            yield MessageGroup(example, count, 0.0, 0.0, {name: count})
 
 
 def _records(
