@@ -95,8 +95,19 @@ def _serve_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--transport", choices=["stdio", "http"], default="stdio", help="stdio (default) or streamable HTTP"
     )
-    serve.add_argument("--host", default="127.0.0.1", help="HTTP address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="HTTP address to bind (default 127.0.0.1); any other needs SITREP_HTTP_TOKEN",
+    )
     serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name clients use to reach the server, accepted in Host and Origin headers (repeatable)",
+    )
 
 
 def _demo_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -250,11 +261,15 @@ def _triage(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from sitrep.server import build_server
 
-    server = build_server(_settings(args))
+    settings = _settings(args)
+    server = build_server(settings)
     if args.transport == "stdio":
         server.run("stdio")
-    else:
-        server.run("streamable-http", host=args.host, port=args.port)
+        return 0
+    from sitrep.http_transport import serve_http
+
+    token = settings.http_token.get_secret_value() if settings.http_token else None
+    serve_http(server, host=args.host, port=args.port, token=token, allowed_hosts=args.allow_host)
     return 0
 
 

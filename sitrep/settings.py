@@ -173,6 +173,15 @@ class RollbackSettings(_Section):
     command: str | None = None
 
 
+class AuditSettings(_Section):
+    """The evidence trail: one JSON line per tool call (time, tool, arguments, sources,
+    result size, duration, outcome), redacted like every output."""
+
+    enabled: bool = True
+    path: Path | None = None
+    """Default: $XDG_STATE_HOME/sitrep/audit.jsonl (~/.local/state/sitrep/audit.jsonl)."""
+
+
 class Settings(BaseSettings):
     """Everything sitrep reads from its configuration."""
 
@@ -188,7 +197,10 @@ class Settings(BaseSettings):
     health: HealthSettings = HealthSettings()
     output: OutputSettings = OutputSettings()
     rollback: RollbackSettings = RollbackSettings()
+    audit: AuditSettings = AuditSettings()
     deadline_seconds: float = Field(default=20.0, gt=0, le=300)
+    http_token: SecretStr | None = None
+    """Bearer token the HTTP transport requires (SITREP_HTTP_TOKEN); environment only."""
     config_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("git")
@@ -253,6 +265,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _refuse_secrets_in_file(data: dict[str, Any], path: Path) -> None:
     """Credentials in a file end up in repositories and backups: only the environment may hold them."""
+    if "http_token" in data:
+        raise ConfigError(
+            f"{path}: http_token must not be written in the configuration file; "
+            "set SITREP_HTTP_TOKEN in the environment instead"
+        )
     section = data.get("opensearch")
     if not isinstance(section, dict):
         return
@@ -282,6 +299,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     opensearch = data.get("opensearch")
     if isinstance(opensearch, dict) and "ca_certs" in opensearch:
         opensearch["ca_certs"] = resolve(opensearch["ca_certs"])
+    audit = data.get("audit")
+    if isinstance(audit, dict) and "path" in audit:
+        audit["path"] = resolve(audit["path"])
     return data
 
 

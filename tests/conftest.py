@@ -10,6 +10,15 @@ import pytest
 from tests.gitrepo import Repo
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _audit_log_in_a_temporary_place(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Servers the tests start (in process or as subprocesses) keep their audit log here,
+    not in the user's state directory; a test that looks at the log sets its own path."""
+    import os
+
+    os.environ.setdefault("SITREP_AUDIT__PATH", str(tmp_path_factory.mktemp("audit") / "audit.jsonl"))
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sitrep.calls import touched
 from sitrep.errors import SourceUnavailable
 from sitrep.records import Deploy
 from sitrep.settings import DeployLogSource
@@ -30,6 +31,7 @@ class DeployLog:
         self.path = Path(config.path)
 
     def read(self) -> DeployLogRead:
+        touched(self.name)
         try:
             handle = self.path.open(encoding="utf-8", errors="replace")
         except FileNotFoundError:

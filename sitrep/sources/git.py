@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sitrep.calls import time_left, touched
 from sitrep.errors import InputError, SourceResponseError, SourceTimeout, SourceUnavailable, WriteRefused
 from sitrep.records import Commit, Deploy, FileChange
 from sitrep.settings import GitSource
@@ -96,6 +97,10 @@ class GitRepo:
             raise WriteRefused(f"git {subcommand} is not an allowlisted read; sitrep only reads repositories")
         if any(option == "-c" or option.startswith("--output") for option in options):
             raise WriteRefused(f"git options {options} are refused: they could change or write files")
+        touched(self.name)
+        timeout = min(self._timeout, time_left())
+        if timeout <= 0:
+            raise SourceTimeout(self.name, f"git {subcommand} not run: the call's deadline has come")
         argv = ["git", "--no-pager", "-C", str(self.path), subcommand, *options]
         if refs:
             # rev-parse only honours --end-of-options in --verify mode (git 2.39 echoes it otherwise).
@@ -108,13 +113,13 @@ class GitRepo:
             done = subprocess.run(
                 argv,
                 capture_output=True,
-                timeout=self._timeout,
+                timeout=timeout,
                 env={**os.environ, **_ENV},
                 stdin=subprocess.DEVNULL,
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise SourceTimeout(self.name, f"git {subcommand} took over {self._timeout:g} s") from None
+            raise SourceTimeout(self.name, f"git {subcommand} took over {timeout:.3g} s") from None
         except FileNotFoundError:
             raise SourceUnavailable(self.name, "the git program is not installed") from None
         if done.returncode not in ok:

@@ -40,6 +40,7 @@ from opensearchpy.exceptions import (
     TransportError,
 )
 
+from sitrep.calls import time_left, touched
 from sitrep.errors import (
     ConfigError,
     SourceError,
@@ -239,12 +240,18 @@ class ReadOnlyClient:
         body: Any,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
+        touched(SOURCE)
         started = time.monotonic()
-        deadline = started + self._budget
+        # Within this request's own budget, and within what is left of the tool call's
+        # deadline: several slow requests in a row must not add up past it.
+        left = time_left()
+        if left <= 0:
+            raise SourceTimeout(SOURCE, "OpenSearch not asked: the call's deadline has come; narrow since")
+        deadline = started + min(self._budget, left)
         attempt = 0
         while True:
             attempt += 1
-            timeout = max(_MIN_ATTEMPT_SECONDS, min(self._timeout, deadline - time.monotonic()))
+            timeout = max(min(_MIN_ATTEMPT_SECONDS, left), min(self._timeout, deadline - time.monotonic()))
             try:
                 return self._once(method, path, params, body, headers, timeout)
             except (OpenSearchException, _TransientAnswer) as error:

@@ -1,0 +1,70 @@
+"""The context of one tool call: its deadline, and which sources it read.
+
+A tool call runs in a worker thread; the context variable travels with it. Sources consult
+`time_left()` so that several slow requests in a row still end inside the call's deadline
+(each backend's own timeout is only a bound on one request), and report themselves with
+`touched()` so that the audit log can say what the agent read. Outside a call (the CLI, the
+tests of one source) there is no deadline and nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+__all__ = ["Call", "current", "expired", "time_left", "tool_call", "touched"]
+
+RESERVE_SHARE = 0.1
+"""The share of a call's deadline kept back from the sources, to build the answer from
+what they returned."""
+MIN_RESERVE = 0.25
+
+
+@dataclass(slots=True)
+class Call:
+    tool: str
+    deadline: float
+    """time.monotonic() when the call must have answered."""
+    reserve: float
+    sources: set[str] = field(default_factory=set)
+    timed_out: bool = False
+
+
+_CURRENT: ContextVar[Call | None] = ContextVar("sitrep_call", default=None)
+
+
+@contextmanager
+def tool_call(tool: str, seconds: float) -> Iterator[Call]:
+    """Run the body as one tool call that must answer within `seconds`."""
+    call = Call(tool, time.monotonic() + seconds, max(MIN_RESERVE, RESERVE_SHARE * seconds))
+    token = _CURRENT.set(call)
+    try:
+        yield call
+    finally:
+        _CURRENT.reset(token)
+
+
+def current() -> Call | None:
+    return _CURRENT.get()
+
+
+def time_left() -> float:
+    """Seconds a source may still spend in this call (infinite outside a call)."""
+    call = _CURRENT.get()
+    if call is None:
+        return float("inf")
+    return call.deadline - call.reserve - time.monotonic()
+
+
+def expired() -> bool:
+    return time_left() <= 0
+
+
+def touched(source: str) -> None:
+    """Record that this call read `source` (a source's name, e.g. `git:checkout`)."""
+    call = _CURRENT.get()
+    if call is not None:
+        call.sources.add(source)
