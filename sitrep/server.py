@@ -32,6 +32,8 @@ from sitrep.tools import READ_TOOLS
 logger = logging.getLogger("sitrep")
 
 TOOL_NAMES = frozenset(tool.__name__ for tool in READ_TOOLS)
+ARGUMENTS = {tool.__name__: tuple(inspect.signature(tool).parameters)[1:] for tool in READ_TOOLS}
+"""Each tool's argument names (the first parameter of a tool function is the runtime)."""
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
@@ -86,6 +88,22 @@ def _tool_calls(audit: AuditLog, deadline: float) -> ServerMiddleware[Any]:
                 result_chars=len(message),
                 seconds=0.0,
                 outcome="refused",
+            )
+            return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+        unknown = sorted(str(key) for key in arguments if key not in ARGUMENTS[name])
+        if unknown:
+            # A misspelt `servce` would otherwise be dropped silently: an answer for every service.
+            message = (
+                f"{name} has no argument {sanitize(unknown[0])[:80]!r}; its arguments are "
+                f"{', '.join(ARGUMENTS[name]) or 'none'}"
+            )
+            audit.record(
+                tool=name,
+                arguments=arguments,
+                sources=(),
+                result_chars=len(message),
+                seconds=0.0,
+                outcome="error",
             )
             return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
         started = time.monotonic()
@@ -160,6 +178,13 @@ async def _run(rt: Runtime, tool: Callable[..., BaseModel], arguments: dict[str,
         ) from None
     except SitrepError as error:
         raise ToolError(sanitize(str(error))) from None
+    except Exception as error:
+        # A bug of sitrep's, not a fault of a source: said as such, with the details on stderr.
+        logger.exception("%s failed", tool.__name__)
+        raise ToolError(
+            f"internal error in {tool.__name__} ({type(error).__name__}): a sitrep bug, not a fact about "
+            "the incident; the other tools still work, and the details are in sitrep's log"
+        ) from None
     return CallToolResult(
         content=[TextContent(type="text", text=as_json(result))], structured_content=as_data(result)
     )

@@ -10,14 +10,22 @@ from sitrep.errors import InputError
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _HINT = "use a duration such as 90m, 6h or 2d, or an ISO-8601 time such as 2026-11-23T08:00:00Z"
+MAX_DURATION = timedelta(days=3660)
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+"""Ten years back is further than any log or deploy history sitrep reads."""
 
 
 def parse_duration(value: str) -> timedelta | None:
-    """`90m` → 90 minutes; None when `value` is not a duration."""
+    """`90m` → 90 minutes; None when `value` is not a duration. Longer than ten years is
+    refused: it is a typo, and far enough back that dates stop being representable."""
     match = _DURATION.match(value)
     if match is None:
         return None
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    if seconds > MAX_DURATION.total_seconds():
+        raise InputError(f"{value.strip()!r} reaches back more than ten years; {_HINT}")
+    return timedelta(seconds=seconds)
 
 
 def parse_instant(value: str) -> datetime | None:
@@ -38,12 +46,17 @@ def parse_time(value: str, now: datetime, *, name: str) -> datetime:
     """Read a tool's time argument: a duration counts back from `now`; `now` itself is accepted."""
     if value.strip().lower() == "now":
         return now
-    duration = parse_duration(value)
+    try:
+        duration = parse_duration(value)
+    except InputError as error:
+        raise InputError(f"{name}: {error}") from None
     if duration is not None:
         return now - duration
     moment = parse_instant(value)
     if moment is None:
         raise InputError(f"{name}: cannot read {value!r} as a time; {_HINT}")
+    if not _EARLIEST <= moment <= _LATEST:
+        raise InputError(f"{name}: {value!r} is outside 1970–2999; {_HINT}")
     return moment
 
 

@@ -130,3 +130,42 @@ async def test_a_stalled_backend_gives_an_answer_within_the_deadline() -> None:
         result = await session.call_tool("search_logs", {"service": "checkout"})
         assert time.monotonic() - started < 2.5
     assert result.is_error and "did not finish within 0.5 s; narrow the time range" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_misspelt_argument_is_refused_not_ignored(bare: Client) -> None:
+    result = await bare.call_tool("recent_deploys", {"servce": "checkout"})
+    assert result.is_error
+    assert result.content[0].text == (  # type: ignore[union-attr]
+        "recent_deploys has no argument 'servce'; its arguments are service, since, until, limit"
+    )
+
+
+class BrokenLogs(StalledLogs):
+    def search(self, query: LogQuery, limit: int) -> Any:
+        raise RuntimeError("a bug")
+
+
+async def test_a_bug_is_said_to_be_one(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(config_path=Path("/nonexistent"))
+    runtime = Runtime(settings, cwd=Path("/"))
+    runtime.logs = BrokenLogs()
+    async with Client(build_server(settings, runtime)) as session:
+        result = await session.call_tool("search_logs", {"service": "checkout"})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "internal error in search_logs (RuntimeError): a sitrep bug" in text
+    assert "a bug" not in text and "RuntimeError: a bug" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ({"since": "9999999999d"}, "since: '9999999999d' reaches back more than ten years"),
+        ({"since": "0001-01-01T00:00:00"}, "since: '0001-01-01T00:00:00' is outside 1970–2999"),
+        ({"until": "99999w"}, "until: '99999w' reaches back more than ten years"),
+    ],
+)
+async def test_absurd_times_are_refused_with_the_argument_named(
+    bare: Client, arguments: dict[str, str], says: str
+) -> None:
+    result = await bare.call_tool("recent_deploys", arguments)
+    assert result.is_error and says in result.content[0].text  # type: ignore[union-attr]

@@ -32,6 +32,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from sitrep.redact import sanitize
+
 __all__ = ["OVERFLOW", "WILDCARD", "Mining", "PatternMiner", "Template", "mine_in_order", "pattern_id"]
 
 OVERFLOW = -1
@@ -189,7 +191,7 @@ class PatternMiner:
             message = _cut(message)
         if self._lines_without_memory:
             self._lines_without_memory -= 1
-            key = self._key_of_shape(shape_of(message))
+            key = self._key_of_shape(shape_of(message), message)
         else:
             self._lookups += 1
             probe = message.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS)
@@ -202,8 +204,8 @@ class PatternMiner:
         return key
 
     def add_shape(self, shape: str, count: int) -> int:
-        """Count `count` messages whose shape (`shape_of`) is known: how what another miner
-        tallied is merged into this one. Returns the group key, or OVERFLOW."""
+        """Count `count` messages of a shape as another miner's `tallies` gave it: how what
+        another miner tallied is merged into this one. Returns the group key, or OVERFLOW."""
         key = self._key_of_shape(shape)
         if key == OVERFLOW:
             self._overflow += count
@@ -212,7 +214,8 @@ class PatternMiner:
         return key
 
     def tallies(self) -> tuple[list[str], list[int], int]:
-        """Each shape seen (in the order of its key), its weighted count, and the overflow."""
+        """Each shape seen (in the order of its key, secrets redacted), its weighted count,
+        and the overflow."""
         return list(self._shapes), list(self._counts), self._overflow
 
     def finish(self) -> Mining:
@@ -228,7 +231,7 @@ class PatternMiner:
 
     def _key_of_new(self, message: str, probe: bytes) -> int:
         shape = shape_of(message)
-        key = self._key_of_shape(shape)
+        key = self._key_of_shape(shape, message)
         if not _has_digit(shape):
             if len(self._remembered) >= _REMEMBERED:
                 self._remembered.clear()
@@ -240,7 +243,7 @@ class PatternMiner:
             self._lookups = self._misses = 0
         return key
 
-    def _key_of_shape(self, shape: str) -> int:
+    def _key_of_shape(self, shape: str, message: str | None = None) -> int:
         key = self._shape_keys.get(shape)
         if key is not None:
             return key
@@ -248,7 +251,7 @@ class PatternMiner:
             return OVERFLOW
         key = len(self._shapes)
         self._shape_keys[shape] = key
-        self._shapes.append(shape)
+        self._shapes.append(shape if message is None else _clean_shape(shape, message))
         self._counts.append(0)
         return key
 
@@ -262,6 +265,16 @@ def mine_in_order(messages: Iterable[str], max_groups: int = 50_000) -> tuple[Mi
     mining = miner.finish()
     lookup = mining._key_to_template
     return mining, array("i", [OVERFLOW if key == OVERFLOW else lookup[key] for key in keys])
+
+
+def _clean_shape(shape: str, message: str) -> str:
+    """The shape templates are built from: that of the message with its secrets redacted and
+    hidden characters gone. Masking leaves the letters of a secret between its digits
+    (`SOpSE<*>VS`), which no redaction could recognise afterwards, so the message itself is
+    redacted - once per new shape, not per line: messages of one shape share every letter,
+    so a secret in one is in all of them."""
+    clean = sanitize(message)
+    return shape if clean == message else shape_of(clean)
 
 
 def shape_of(message: str) -> str:

@@ -1,5 +1,6 @@
 """search_logs and error_patterns: the lines, and the shapes they fall into."""
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -9,7 +10,7 @@ from sitrep.analysis.error_summary import PatternFound, PatternSummary, summariz
 from sitrep.budget import clip, fit
 from sitrep.errors import InputError
 from sitrep.models import ErrorPatterns, LogLine, PatternOut, SearchLogs
-from sitrep.records import ERROR_LEVELS, LogQuery, ScanReport
+from sitrep.records import LogQuery, ScanReport
 from sitrep.runtime import Runtime
 from sitrep.settings import OutputSettings
 from sitrep.sources.logparse import normalize_level
@@ -161,13 +162,21 @@ def _pattern_out(found: PatternFound, width: int, known_baseline: bool) -> Patte
     )
 
 
+_LEVEL_WORD = re.compile(r"[a-z][a-z0-9_-]{0,19}")
+
+
 def _levels(levels: list[str]) -> frozenset[str] | None:
     if any(level.strip().lower() == "all" for level in levels):
         return None
     normal = {normalize_level(level) for level in levels}
-    if not normal or None in normal:
-        raise InputError('levels: give level names such as ["error", "fatal"] or ["all"]')
-    return frozenset(n for n in normal if n) or ERROR_LEVELS
+    # Logs may use levels of their own (`audit`), so any word is a level; anything else is a
+    # mistake, and is not echoed back into the result.
+    if not normal or not all(n and _LEVEL_WORD.fullmatch(n) for n in normal):
+        raise InputError(
+            'levels: give level names such as ["error", "fatal"] (trace, debug, info, warn, error, '
+            'critical, fatal, or a level your logs use) or ["all"]'
+        )
+    return frozenset(n for n in normal if n)
 
 
 def _baseline_start(baseline: str | None, start: datetime) -> datetime | None:
@@ -175,7 +184,10 @@ def _baseline_start(baseline: str | None, start: datetime) -> datetime | None:
         return start - DEFAULT_BASELINE
     if baseline.strip().lower() in {"none", "off", "no"}:
         return None
-    length = parse_duration(baseline)
+    try:
+        length = parse_duration(baseline)
+    except InputError as error:
+        raise InputError(f"baseline: {error}") from None
     if length is not None:
         return start - length
     moment = parse_instant(baseline)
