@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,24 +110,53 @@ class OpenSearchLogSource:
 
     # -- the LogSource protocol -----------------------------------------------------------
     def services(self) -> set[str]:
-        cached = self._services
-        if cached is not None and time.monotonic() - cached[0] < _SERVICES_TTL:
-            return set(cached[1])
         try:
-            fields = self._field_map()
-            if fields.service is None or not fields.indices:
-                return set()
-            answer = self._search(services_body(fields, _MAX_SERVICES, self._search_timeout))
+            with _readable():
+                return self._read_services()
         except SourceError as error:
             # Service names are a convenience (validating a `service` argument); the tools
             # that read logs report the same error themselves, and sources_status shows it.
             logger.warning("OpenSearch services not read: %s", error)
             return set()
+
+    def search(self, query: LogQuery, limit: int) -> LogPage:
+        with _readable():
+            return self._search_logs(query, limit)
+
+    def message_groups(
+        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
+    ) -> Iterator[tuple[int, MessageGroup]]:
+        with _readable():
+            yield from self._message_groups(query, windows, report)
+
+    def window_stats(
+        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
+    ) -> dict[str, list[WindowStats]]:
+        with _readable():
+            return self._window_stats(query, windows, report)
+
+    def status(self) -> SourceStatus:
+        started = time.perf_counter()
+        try:
+            with _readable():
+                return self._status(started)
+        except SourceError as error:
+            return SourceStatus(self.name, "opensearch", False, _ms(started), str(error))
+
+    # -- reading ---------------------------------------------------------------------------
+    def _read_services(self) -> set[str]:
+        cached = self._services
+        if cached is not None and time.monotonic() - cached[0] < _SERVICES_TTL:
+            return set(cached[1])
+        fields = self._field_map()
+        if fields.service is None or not fields.indices:
+            return set()
+        answer = self._search(services_body(fields, _MAX_SERVICES, self._search_timeout))
         names = {str(b["key"]) for b in answer["aggregations"]["services"]["buckets"] if b["key"]}
         self._services = (time.monotonic(), names)
         return set(names)
 
-    def search(self, query: LogQuery, limit: int) -> LogPage:
+    def _search_logs(self, query: LogQuery, limit: int) -> LogPage:
         report = ScanReport()
         fields = self._usable(report)
         if fields is None:
@@ -149,7 +179,7 @@ class OpenSearchLogSource:
         records = self._records(answer)
         return LogPage(int(answer["hits"]["total"]["value"]), records, report)
 
-    def message_groups(
+    def _message_groups(
         self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
     ) -> Iterator[tuple[int, MessageGroup]]:
         fields = self._usable(report) if windows else None
@@ -175,7 +205,7 @@ class OpenSearchLogSource:
             pending = {i: read_group_page(answer, page) for i, answer in zip(more, answers, strict=True)}
         yield from self._texts(fields, windows, states, report)
 
-    def window_stats(
+    def _window_stats(
         self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
     ) -> dict[str, list[WindowStats]]:
         fields = self._usable(report) if windows else None
@@ -204,16 +234,12 @@ class OpenSearchLogSource:
         self._exact_percentiles(fields, filters, windows, found, report)
         return {service: part.stats for service, part in found.items()}
 
-    def status(self) -> SourceStatus:
-        started = time.perf_counter()
-        try:
-            about = self._client.get("/")
-            health = self._client.get("/_cluster/health")
-            self._fields = None
-            fields = self._field_map()
-            count = self._count(fields)
-        except SourceError as error:
-            return SourceStatus(self.name, "opensearch", False, _ms(started), str(error))
+    def _status(self, started: float) -> SourceStatus:
+        about = self._client.get("/")
+        health = self._client.get("/_cluster/health")
+        self._fields = None
+        fields = self._field_map()
+        count = self._count(fields)
         version = (about.get("version") or {}).get("number", "?")
         cluster = about.get("cluster_name", "?")
         detail = (
@@ -224,7 +250,6 @@ class OpenSearchLogSource:
         ok = bool(fields.indices) and fields.timestamp_problem is None
         return SourceStatus(self.name, "opensearch", ok, _ms(started), "; ".join([detail, *problems]))
 
-    # -- reading ---------------------------------------------------------------------------
     def _exact_percentiles(
         self,
         fields: FieldMap,
@@ -349,6 +374,21 @@ class _Window:
         beyond = max(0, self.total - self.grouped - self.unkeyed)
         beyond_clause_ = [beyond_clause(fields, self.after)] if self.after is not None else None
         return [(self.unkeyed, unkeyed_clause(fields), False), (beyond, beyond_clause_, True)]
+
+
+@contextmanager
+def _readable() -> Iterator[None]:
+    """An answer of the wrong shape (a proxy's page that parses as JSON, another service on
+    the port, a cluster version that answers differently) becomes one clear error, not a
+    crash somewhere in the code that reads it."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
+        raise SourceResponseError(
+            SOURCE,
+            f"OpenSearch sent an answer sitrep cannot read ({type(error).__name__}: {str(error)[:120]}); "
+            "check that [opensearch] url reaches OpenSearch itself",
+        ) from None
 
 
 def _check(answer: Mapping[str, Any], report: ScanReport) -> None:

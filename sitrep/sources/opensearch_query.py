@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sitrep.errors import SourceResponseError
 from sitrep.records import LogQuery, MessageGroup
 from sitrep.settings import FieldNames
 from sitrep.sources.logparse import level_spellings
@@ -72,7 +73,14 @@ def field_caps_params(names: FieldNames) -> dict[str, str]:
 
 def resolve_fields(caps: Mapping[str, Any], names: FieldNames, index: str) -> FieldMap:
     """The FieldMap for a `_field_caps` answer."""
-    fields: Mapping[str, Mapping[str, Any]] = caps.get("fields") or {}
+    if not isinstance(caps.get("indices"), list) or not isinstance(caps.get("fields"), dict):
+        # Every _field_caps answer has both, empty when nothing matches: this is something
+        # else (a proxy's page, another service on the port).
+        raise SourceResponseError(
+            "opensearch",
+            "the _field_caps answer has no indices or fields; is [opensearch] url OpenSearch itself?",
+        )
+    fields: Mapping[str, Mapping[str, Any]] = caps["fields"]
     types = {name: {str(t) for t in entry} for name, entry in fields.items()}
     level = _keyword(fields, names.level)
     level_numeric = level is None and _all_in(types.get(names.level), _NUMBERS)

@@ -133,3 +133,29 @@ def test_without_a_message_keyword_text_is_matched_as_a_phrase_and_said() -> Non
     ]
     body = json.loads(script.sent[-1][3])
     assert {"match_phrase": {"message": "disk full"}} in body["query"]["bool"]["filter"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"took": "soon", "hits": [1, 2, 3]},
+        {"took": 1, "hits": {"total": {"value": 1}, "hits": "none"}},
+        {"took": 1, "hits": {"total": "many", "hits": []}},
+    ],
+)
+def test_an_answer_of_the_wrong_shape_is_one_clear_error(answer: dict[str, Any]) -> None:
+    with pytest.raises(SourceResponseError, match="OpenSearch sent an answer sitrep cannot read"):
+        source(Script([CAPS, (200, answer)])).search(QUERY, 10)
+
+
+def test_a_field_caps_answer_that_is_not_one_is_said_to_be_so() -> None:
+    with pytest.raises(SourceResponseError, match="no indices or fields"):
+        source(Script([(200, {"junk": "x" * 1000})])).search(QUERY, 10)
+    status = source(
+        Script([(200, {"version": {"number": "2"}}), (200, {"status": "green"}), (200, {"oops": 1})])
+    )
+    assert not status.status().ok
+
+
+def test_services_stay_a_convenience_when_the_answer_is_garbage() -> None:
+    assert source(Script([CAPS, (200, {"aggregations": "none"})])).services() == set()

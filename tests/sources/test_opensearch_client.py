@@ -275,3 +275,32 @@ def test_what_was_sent_is_recorded_with_its_size_and_time() -> None:
     [exchange] = readonly.exchanges
     assert (exchange.method, exchange.path, exchange.took_ms) == ("POST", "/logs-*/_search", 7)
     assert exchange.bytes == len('{"took": 7, "hits": {"total": {"value": 0}}}') and exchange.seconds >= 0
+
+
+class Dripping(Exception):
+    """Stands for a reply whose bytes keep coming: `_send` does not return in time."""
+
+
+def test_an_answer_that_drips_is_cut_off_by_the_clock_not_the_socket() -> None:
+    import time as clock
+
+    class Drip(GuardedConnection):
+        def _send(self, *args: Any, **kwargs: Any) -> Any:
+            clock.sleep(5)  # each byte in time for the socket timeout, the whole far too late
+            raise Dripping
+
+    started = clock.monotonic()
+    with pytest.raises(SourceTimeout, match="OpenSearch timed out"):
+        ReadOnlyClient(settings(timeout_seconds=0.5), budget_seconds=1.5, connection_class=Drip).get("/")
+    assert clock.monotonic() - started < 3
+
+
+def test_requests_share_what_is_left_of_the_call_deadline() -> None:
+    from sitrep.calls import tool_call
+
+    script = Script([ConnectionTimeout("TIMEOUT", "Read timed out", None)] * 50)
+    with tool_call("search_logs", 2.0), pytest.raises(SourceTimeout):
+        client(script, timeout_seconds=0.5).get("/")
+    with tool_call("search_logs", 0.1), pytest.raises(SourceTimeout, match="deadline has come"):
+        client(script).get("/")  # nothing left for a second request: not even sent
+    assert all(timeout is not None and timeout <= 1.8 for *_, timeout in script.sent)
