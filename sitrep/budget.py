@@ -31,18 +31,23 @@ def size(model: BaseModel) -> int:
 
 def fit(build: Callable[[int], M], count: int, max_chars: int, *, total: int | None = None) -> M:
     """`build(n)` makes the result with the first n of `count` items; return the largest that
-    fits in `max_chars`, marked `truncated` with how many of `total` (default `count`) it left out."""
-    low, high = 0, count  # build(0) is assumed to fit; find the largest n that does
-    if size(build(count)) <= max_chars:
+    fits in `max_chars` - measured with the `truncated` mark and how many of `total` (default
+    `count`) it left out, since those count too."""
+    whole = count if total is None else total
+
+    def made(n: int) -> M:
+        result = build(n)
+        if isinstance(result, Truncation) and n < whole:
+            result = result.model_copy(update={"truncated": True, "omitted": whole - n})
+        return result
+
+    low, high = 0, count  # made(0) is assumed to fit; find the largest n that does
+    if size(made(count)) <= max_chars:
         low = count
     while low < high:
         middle = (low + high + 1) // 2
-        if size(build(middle)) <= max_chars:
+        if size(made(middle)) <= max_chars:
             low = middle
         else:
             high = middle - 1
-    result = build(low)
-    whole = count if total is None else total
-    if isinstance(result, Truncation) and low < whole:
-        result = result.model_copy(update={"truncated": True, "omitted": whole - low})
-    return result
+    return made(low)

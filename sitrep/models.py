@@ -233,7 +233,7 @@ class SourceOut(Result):
     detail: Untrusted
 
 
-class SourcesStatus(Result):
+class SourcesStatus(Truncation):
     sources: list[SourceOut]
     services: list[Untrusted]
     hints: list[str] = Field(description="What else could be configured.")

@@ -102,21 +102,37 @@ def deploy_diff(
         else []
     )
 
+    risk_items = [risk_out(r) for r in risks]
+    file_items = [_file_out(c, limit) for c in changes]
+    # One budget for three lists, filled in order of what a human needs first: the risks,
+    # then the commits, then the files.
+    lengths = (len(risk_items), len(commit_items), len(file_items))
+
     def build(count: int) -> DeployDiff:
+        shown_risks = min(count, lengths[0])
+        shown_commits = min(count - shown_risks, lengths[1])
+        shown_files = count - shown_risks - shown_commits
+        cut = [
+            f"{shown} of {whole} {name}"
+            for shown, whole, name in zip(
+                (shown_risks, shown_commits, shown_files), lengths, ("risks", "commits", "files"), strict=True
+            )
+            if shown < whole
+        ]
         return DeployDiff(
             service=repo.service,
             sha=head,
             base=base_sha,
-            commits=commit_items,
+            commits=commit_items[:shown_commits],
             files_changed=len(changes),
             lines_added=sum(c.added or 0 for c in changes),
             lines_deleted=sum(c.deleted or 0 for c in changes),
-            files=[_file_out(c) for c in changes[:count]],
-            risks=[risk_out(r) for r in risks],
-            notes=notes,
+            files=file_items[:shown_files],
+            risks=risk_items[:shown_risks],
+            notes=notes + ([f"showing {', '.join(cut)}; pass a nearer base to see more"] if cut else []),
         )
 
-    return fit(build, len(changes), rt.settings.output.max_chars)
+    return fit(build, sum(lengths), rt.settings.output.max_chars)
 
 
 def _locate(rt: Runtime, ref: str, service: str | None) -> tuple[GitRepo, str]:
@@ -176,11 +192,11 @@ def risk_out(risk: Risk) -> RiskOut:
     )
 
 
-def _file_out(change: FileChange) -> FileOut:
+def _file_out(change: FileChange, limit: int) -> FileOut:
     return FileOut(
-        path=change.path,
+        path=clip(change.path, limit),
         status=change.status,
         added=change.added,
         deleted=change.deleted,
-        old_path=change.old_path,
+        old_path=clip_optional(change.old_path, limit),
     )

@@ -1,5 +1,6 @@
 """sources_status: what sitrep can see, and what else could be configured."""
 
+from sitrep.budget import clip, fit
 from sitrep.models import SourceOut, SourcesStatus
 from sitrep.runtime import Runtime
 
@@ -9,10 +10,17 @@ def sources_status(rt: Runtime) -> SourcesStatus:
     hints for sources that are not configured yet. Call this first when a tool says a source
     is missing or when answers look empty."""
     sources = [
-        SourceOut(name=s.name, kind=s.kind, ok=s.ok, latency_ms=s.latency_ms, detail=s.detail)
+        SourceOut(name=s.name, kind=s.kind, ok=s.ok, latency_ms=s.latency_ms, detail=clip(s.detail, 600))
         for s in rt.statuses()
     ]
-    return SourcesStatus(sources=sources, services=rt.services(), hints=_hints(rt))
+    services = [clip(name, 100) for name in rt.services()]
+    hints = _hints(rt)
+
+    def build(count: int) -> SourcesStatus:
+        return SourcesStatus(sources=sources, services=services[:count], hints=hints)
+
+    # The sources and hints always; as many service names as fit after them.
+    return fit(build, len(services), rt.settings.output.max_chars)
 
 
 def _hints(rt: Runtime) -> list[str]:
