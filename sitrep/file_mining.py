@@ -194,7 +194,8 @@ def _default_workers(path: Path) -> int:
         return 1
     if size < PARALLEL_FROM_BYTES:
         return 1
-    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cores))
 
 
 def _context() -> multiprocessing.context.BaseContext:
