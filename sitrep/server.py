@@ -19,7 +19,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from sitrep import __version__
-from sitrep.audit import AuditLog, default_audit_path
+from sitrep.audit import AuditLog, Outcome, default_audit_path
 from sitrep.calls import current, tool_call
 from sitrep.errors import SitrepError
 from sitrep.models import as_data, as_json
@@ -81,15 +81,7 @@ def _tool_calls(audit: AuditLog, deadline: float) -> ServerMiddleware[Any]:
                 f"sitrep has no tool {sanitize(name)[:80]!r}: it is read-only and a human runs every "
                 f"change (rollback, restart, deploy, delete). Its tools: {', '.join(sorted(TOOL_NAMES))}."
             )
-            audit.record(
-                tool=name,
-                arguments=arguments,
-                sources=(),
-                result_chars=len(message),
-                seconds=0.0,
-                outcome="refused",
-            )
-            return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+            return _refused(audit, name, arguments, message, "refused")
         unknown = sorted(str(key) for key in arguments if key not in ARGUMENTS[name])
         if unknown:
             # A misspelt `servce` would otherwise be dropped silently: an answer for every service.
@@ -97,16 +89,7 @@ def _tool_calls(audit: AuditLog, deadline: float) -> ServerMiddleware[Any]:
                 f"{name} has no argument {sanitize(unknown[0])[:80]!r}; its arguments are "
                 f"{', '.join(ARGUMENTS[name]) or 'none'}"
             )
-            audit.record(
-                tool=name,
-                arguments=arguments,
-                sources=(),
-                result_chars=len(message),
-                seconds=0.0,
-                outcome="error",
-                error=message,
-            )
-            return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+            return _refused(audit, name, arguments, message, "error")
         started = time.monotonic()
         with tool_call(name, deadline) as call:
             try:
@@ -135,6 +118,23 @@ def _tool_calls(audit: AuditLog, deadline: float) -> ServerMiddleware[Any]:
         return result
 
     return tool_calls
+
+
+def _refused(
+    audit: AuditLog, tool: str, arguments: dict[str, Any], message: str, outcome: Outcome
+) -> CallToolResult:
+    """A call answered before any tool ran: said to the model, and recorded."""
+    error = message if outcome == "error" else None
+    audit.record(
+        tool=tool,
+        arguments=arguments,
+        sources=(),
+        result_chars=len(message),
+        seconds=0.0,
+        outcome=outcome,
+        error=error,
+    )
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
 
 def _result_text(result: HandlerResult) -> tuple[str, bool]:

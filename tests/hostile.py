@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from tests.gitrepo import NOW, Repo
@@ -161,6 +162,18 @@ def _iso(moment: datetime) -> str:
 
 
 # ---- strategies from a tool's inputSchema ------------------------------------------------------
+
+
+def generated(examples: int) -> settings:
+    """How the generated calls run: reproducibly (the same calls on every run, in CI too),
+    with no per-example deadline (the server's own deadline is what is tested)."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 def valid(schema: Mapping[str, Any], name: str, incident: HostileIncident) -> st.SearchStrategy[Any]:

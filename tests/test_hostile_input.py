@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio.from_thread
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
@@ -27,7 +27,14 @@ from sitrep.server import build_server
 from sitrep.settings import load_settings
 from sitrep.tools import READ_TOOLS
 from tests.gitrepo import NOW
-from tests.hostile import HostileIncident, arguments, build_hostile_incident, problems, secret_pieces
+from tests.hostile import (
+    HostileIncident,
+    arguments,
+    build_hostile_incident,
+    generated,
+    problems,
+    secret_pieces,
+)
 
 EXAMPLES_PER_TOOL = int(os.environ.get("SITREP_HOSTILE_EXAMPLES", "1250"))
 """Eight tools: 10,000 generated argument sets in all."""
@@ -99,17 +106,11 @@ def test_generated_arguments_never_break_a_tool(
 ) -> None:
     portal, client = session
 
-    @settings(
-        max_examples=EXAMPLES_PER_TOOL,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @generated(EXAMPLES_PER_TOOL)
     @given(arguments(schemas[tool], incident))
-    def call(generated: dict[str, Any]) -> None:
+    def call(drawn: dict[str, Any]) -> None:
         started = time.monotonic()
-        result = portal.call(client.call_tool, tool, generated)
+        result = portal.call(client.call_tool, tool, drawn)
         check(tool, result, time.monotonic() - started, incident)
         TALLY["calls"] = TALLY.get("calls", 0) + 1
 
@@ -122,15 +123,15 @@ def test_write_sounding_names_with_generated_arguments_are_refused(
 ) -> None:
     portal, client = session
 
-    @settings(max_examples=200, deadline=None, derandomize=True, database=None)
+    @generated(200)
     @given(
         st.sampled_from(
             ["rollback", "restart", "delete_index", "deploy", "run", "exec", "scale", "git_reset"]
         ),
         st.dictionaries(st.text(max_size=10), st.text(max_size=30), max_size=3),
     )
-    def call(name: str, generated: dict[str, Any]) -> None:
-        result = portal.call(client.call_tool, name, generated)
+    def call(name: str, drawn: dict[str, Any]) -> None:
+        result = portal.call(client.call_tool, name, drawn)
         assert result.is_error and "read-only" in result.content[0].text
 
     call()

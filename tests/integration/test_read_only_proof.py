@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from mcp import Client
 
 from sitrep.errors import WriteRefused
@@ -28,7 +28,14 @@ from sitrep.settings import OpenSearchSettings, load_settings
 from sitrep.sources.opensearch_client import ReadOnlyClient
 from sitrep.tools import READ_TOOLS
 from tests.gitrepo import NOW
-from tests.hostile import HostileIncident, arguments, build_hostile_incident, problems, secret_pieces
+from tests.hostile import (
+    HostileIncident,
+    arguments,
+    build_hostile_incident,
+    generated,
+    problems,
+    secret_pieces,
+)
 from tests.integration.cluster import Cluster, read_ndjson
 from tests.integration.proxy import FAULTS, FaultProxy
 
@@ -103,16 +110,10 @@ def test_generated_calls_send_only_allowlisted_reads(
     proxy.fault = None
     proxy.seen.clear()
 
-    @settings(
-        max_examples=EXAMPLES_PER_TOOL,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @generated(EXAMPLES_PER_TOOL)
     @given(arguments(schema, incident))
-    def call(generated: dict[str, Any]) -> None:
-        result = portal.call(client.call_tool, tool, generated)
+    def call(drawn: dict[str, Any]) -> None:
+        result = portal.call(client.call_tool, tool, drawn)
         text = "".join(getattr(part, "text", "") for part in result.content)
         assert not result.is_error or text.strip()
         assert "Traceback" not in text and "internal error" not in text, text[:500]
