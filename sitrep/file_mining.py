@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import IO
 
@@ -54,18 +55,26 @@ class _Part:
     """int32 keys, one per line, when they were asked for."""
 
 
-@dataclass(slots=True)
+@dataclass
 class FileMining:
-    """The templates of a file's messages, and what each shape stands for."""
+    """The shapes of a file's messages, and (when asked for) their templates."""
 
-    mining: Mining
     lines: int
     examples: list[str]
     """The first message of each shape in the file, by the parent miner's shape key."""
     shape_counts: list[int]
     """Lines per shape, by the parent miner's shape key."""
+    unmined: int
+    """Lines counted but not grouped: a miner's cap on shapes was hit."""
     workers: int
+    _miner: PatternMiner = field(repr=False)
     _parts: list[tuple[str | None, array[int]]] = field(default_factory=list, repr=False)
+
+    @cached_property
+    def mining(self) -> Mining:
+        """The templates; mined on first use (a summary mines the shapes' examples itself)."""
+        mining = self._miner.finish()
+        return replace(mining, overflow_count=self.unmined, capped=self.unmined > 0)
 
     def line_templates(self) -> Iterator[int]:
         """The template index (or OVERFLOW) of every line, in file order."""
@@ -107,12 +116,11 @@ def _merge(parts: list[_Part], max_groups: int, workers: int) -> FileMining:
                 examples.append(part.examples[local])
             remap.append(key)
         remaps.append((part.keys_path, remap))
-    mining = miner.finish()
-    # Lines a worker could not key (its own cap was hit) are counted, not grouped.
-    overflow = mining.overflow_count + sum(part.overflow for part in parts)
-    mining = replace(mining, overflow_count=overflow, capped=overflow > 0)
-    counts = miner.tallies()[1]
-    return FileMining(mining, sum(p.lines for p in parts), examples, counts, workers, remaps)
+    _shapes, counts, merged_over_cap = miner.tallies()
+    # Lines a worker could not key (its own cap was hit) are counted, not grouped, as are
+    # the shapes that did not fit the merged miner.
+    unmined = merged_over_cap + sum(part.overflow for part in parts)
+    return FileMining(sum(p.lines for p in parts), examples, counts, unmined, workers, miner, remaps)
 
 
 def _mine_range(path: str, start: int, end: int | None, max_groups: int, keys_dir: str | None) -> _Part:

@@ -82,7 +82,7 @@ def _mine(path: Path, keys_dir: str | None) -> FileMining:
 def _shape_groups(found: FileMining, name: str, ungrouped: dict[int, int]) -> Iterator[MessageGroup]:
     """One group per distinct shape, its first message as the example: the summary mines
     them again, as it does OpenSearch's distinct messages, and gets the same templates."""
-    ungrouped[0] = found.mining.overflow_count
+    ungrouped[0] = found.unmined
     for example, count in zip(found.examples, found.shape_counts, strict=True):
         if count:
             yield MessageGroup(example, count, 0.0, 0.0, {name: count})

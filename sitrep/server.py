@@ -139,6 +139,8 @@ def _refused(
 
 def _result_text(result: HandlerResult) -> tuple[str, bool]:
     """The text a tools/call result carries, and whether it is an error."""
+    if isinstance(result, CallToolResult):  # the usual case: no need to dump the structured part
+        return "".join(getattr(part, "text", "") for part in result.content), bool(result.is_error)
     data = result.model_dump(by_alias=True) if isinstance(result, BaseModel) else result or {}
     parts = [item.get("text", "") for item in data.get("content") or () if isinstance(item, dict)]
     return "".join(parts), bool(data.get("isError"))
