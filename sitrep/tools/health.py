@@ -1,7 +1,5 @@
 """deploy_health and rollback_candidates: each deploy's window judged from the logs."""
 
-import shlex
-import string
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -12,7 +10,7 @@ from sitrep.analysis.health import Judged, Reference, judge, reference
 from sitrep.analysis.ranking import Ranked, rank_candidates
 from sitrep.analysis.risks import Risk
 from sitrep.budget import clip, fit
-from sitrep.errors import ConfigError, InputError, SitrepError
+from sitrep.errors import InputError, SitrepError
 from sitrep.models import (
     CandidateOut,
     CurrentDeploy,
@@ -28,22 +26,9 @@ from sitrep.timespec import isoformat
 from sitrep.tools.common import scan_notes
 from sitrep.tools.deploys import diff_risks, risk_out
 from sitrep.tools.params import RequiredService
+from sitrep.tools.rollback_command import render_command
 
 HISTORY_WINDOWS = 20
-_PLACEHOLDERS = frozenset(
-    {
-        "service",
-        "sha",
-        "short_sha",
-        "version",
-        "current_sha",
-        "current_version",
-        "repo",
-        "branch",
-        "path",
-        "message",
-    }
-)
 DEFAULT_GIT_COMMAND = (
     "cd {repo} && git restore --source={sha} --staged --worktree -- {path} && git commit -m {message}"
 )
@@ -240,27 +225,14 @@ def rollback_command(
         "path": (repo.subpath if repo and repo.subpath else "."),
         "message": f"Roll back {service} to {deploy.version} ({(deploy.sha or '')[:12]})",
     }
-    command = render_command(template, values)
+    rendered = render_command(template, values)
+    if rendered.command is None:
+        return RollbackCommand(command=None, executed=False, note=rendered.refused or "no command")
     note = (
         "not executed: sitrep never runs commands. Review it, then run it yourself "
         "through your normal release process."
     )
-    return RollbackCommand(command=command, executed=False, note=note)
-
-
-def render_command(template: str, values: dict[str, str]) -> str:
-    """Fill the template's {placeholders} with shell-quoted values; unknown ones are a config error."""
-    try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError as error:
-        raise ConfigError(f"rollback command template {template!r}: {error}") from None
-    unknown = sorted(f for f in fields if f not in _PLACEHOLDERS)
-    if unknown:
-        raise ConfigError(
-            f"rollback command template: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
-            f"use {', '.join('{' + p + '}' for p in sorted(_PLACEHOLDERS))}"
-        )
-    return template.format_map({name: shlex.quote(value) for name, value in values.items()})
+    return RollbackCommand(command=rendered.command, executed=False, note=note)
 
 
 def _round(value: float | None, digits: int) -> float | None:
