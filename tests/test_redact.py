@@ -74,6 +74,34 @@ def _provider_tokens() -> list[tuple[str, str]]:
             for p in "abprs"
         ),
         (_jwt(), "jwt"),
+        *_new_provider_tokens(),
+    ]
+
+
+def _new_provider_tokens(rng: random.Random = _RNG) -> list[tuple[str, str]]:
+    """Token families added in issue 9, in the shapes gitleaks' rules match."""
+    word = _ALNUM + "_-"
+    return [
+        ("glpat-" + _random(_ALNUM, 20, rng), "gitlab-token"),
+        ("glptt-" + _random("0123456789abcdef", 40, rng), "gitlab-token"),
+        ("gldt-" + _random(word, 20, rng), "gitlab-token"),
+        ("glrt-" + _random(_ALNUM, 20, rng), "gitlab-token"),
+        ("GR1348941" + _random(_ALNUM, 20, rng), "gitlab-token"),
+        ("sk-proj-" + _random(word, 58, rng) + "T3BlbkFJ" + _random(word, 58, rng), "openai-key"),
+        ("sk-svcacct-" + _random(word, 74, rng), "openai-key"),
+        ("sk-" + _random(_ALNUM, 20, rng) + "T3BlbkFJ" + _random(_ALNUM, 20, rng), "openai-key"),
+        ("sk-ant-api03-" + _random(word, 93, rng) + "AA", "anthropic-key"),
+        ("sk-ant-admin01-" + _random(word, 93, rng) + "AA", "anthropic-key"),
+        ("sk-ant-oat01-" + _random(word, 80, rng), "anthropic-key"),
+        ("ya29." + _random(word, 120, rng), "google-oauth-token"),
+        ("npm_" + _random(_ALNUM, 36, rng), "npm-token"),
+        ("hf_" + _random(string.ascii_letters, 34, rng), "huggingface-token"),
+        ("api_org_" + _random(string.ascii_letters, 34, rng), "huggingface-token"),
+        ("SG." + _random(word, 22, rng) + "." + _random(word, 43, rng), "sendgrid-key"),
+        ("whsec_" + _random(_ALNUM, 32, rng), "stripe-webhook-secret"),
+        ("sk_prod_" + _random(_ALNUM, 24, rng), "stripe-key"),
+        ("xoxe-1-" + _random(_UPPER_DIGITS, 146, rng), "slack-token"),
+        ("xoxe.xoxp-1-" + _random(_UPPER_DIGITS, 163, rng), "slack-token"),
     ]
 
 
@@ -106,6 +134,21 @@ _KEYS = (
     "SecretAccessKey",
     "refresh_token",
     "private_key",
+    # issue 9: other spellings of a secret's name
+    "passphrase",
+    "DB_PASS",
+    "redis.pass",
+    "DB_PW",
+    "JWT_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SECRET_KEY_BASE",
+    "AccountKey",
+    "SharedAccessKey",
+    "Ocp-Apim-Subscription-Key",
+    "x-functions-key",
+    "master_key",
+    "sig",
+    "X-Amz-Signature",
 )
 _KEY_VALUE_FORMS = (
     "{k}={v}",
@@ -257,8 +300,58 @@ def _token_cases() -> list[tuple[str, str]]:
     return [(context.format(token), token) for token, _ in _provider_tokens() for context in _TOKEN_CONTEXTS]
 
 
+def _b64(raw: str) -> str:
+    return base64.b64encode(raw.encode()).decode()
+
+
+def _azure_key(rng: random.Random = _RNG) -> str:
+    """An Azure storage or Service Bus key: base64 of 64 or 32 random bytes."""
+    return base64.b64encode(bytes(rng.randrange(256) for _ in range(rng.choice((32, 64))))).decode()
+
+
+def _issue_9_cases() -> list[tuple[str, str]]:
+    """Formats that leaked before issue 9, one family after another."""
+    key, sas, bus = _azure_key(), _random(_ALNUM, 43) + "%3D", _azure_key()
+    basic = _b64(f"deploy:{_word()}")
+    cases = [
+        (
+            f"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={key};EndpointSuffix=core.windows.net",
+            key,
+        ),
+        (f'{{"connectionString":"AccountName=acme;AccountKey={key}"}}', key),
+        (f"Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey={bus}", bus),
+        (
+            f"GET https://acme.blob.core.windows.net/c/f.txt?sv=2022-11-02&se=2024-01-01&sr=b&sp=r&sig={sas} 403",
+            sas,
+        ),
+        (
+            f"BlobEndpoint=https://acme.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&sig={sas}",
+            sas,
+        ),
+        (f"sending Basic {basic} to upstream", basic),
+        (f"curl -H 'Basic {basic}' https://api.example.com", basic),
+        (f'{{"auth":"basic {basic}"}}', basic),
+    ]
+    for form in ("https://app:{v}@db.internal/x", "redis://:{v}@cache:6379", "amqp://guest:{v}@rabbit:5672/"):
+        secret = _word()[:6] + "@" + _word()[:6]
+        cases.append((form.format(v=secret), secret.replace("@", "")[:6]))
+        cases.append((form.format(v=secret), secret[7:]))
+    for form in (
+        "connecting to app:{v}@db-1:5432/orders",
+        "dsn=app:{v}@10.0.0.7:3306/shop",
+        "using checkout:{v}@pg",
+    ):
+        secret = _word()
+        cases.append((form.format(v=secret), secret))
+    for text in (f"DB_PASSWORD={_word()}\nLOG_LEVEL=info\n", f"client_secret: {_word()}", f"token={_word()}"):
+        blob = _b64(text)
+        cases += [(f"env blob {blob} loaded", blob), (f'{{"data":"{blob}"}}', blob)]
+    return cases
+
+
 _CORPUS = [
     *_token_cases(),
+    *_issue_9_cases(),
     *_key_value_cases(),
     *_split_field_cases(),
     *_header_cases(),
@@ -354,6 +447,18 @@ _KEPT = (
     "Invalid token: expired; password: incorrect; client secret: missing",
     "X-Request-Start: t=1717000000 token=<redacted> password=[FILTERED] secret=***",
     "区块 用户 登录 成功 — تسجيل الدخول — लॉग इन — 🚀 deploy done ✅",
+    # issue 9: look-alikes of the new families
+    "Basic auth disabled; Basic authentication is required; basic realm=api",
+    "mailto:oncall@example.com, to:alice@example.com, from:bob@example.org",
+    "image docker.io/library/nginx:1.25@sha256:0123456789abcdef0123456789abcdef",
+    "bean name:com.acme.Service@6d06d69c and [main:QuorumPeer@127] - starting",
+    "reply to user@example.com; ssh git@github.com",
+    "routing_key=orders.created partition-key: user-42 cache_key=cart:42 public_key: ssh-ed25519",
+    "X-Idempotency-Key: 2f1c9a4e Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ== primary_key=id",
+    "tests pass=3 fail=0 bypass=false signal=15 design=v2",
+    "payload ZGVwbG95IHN0YXJ0ZWQgb24gbm9kZS0z is base64 of ordinary text",
+    "task-runner sk-learn disk-usage global glibc hf_level npm_config",
+    "SG.com and ya29 are not tokens; whsec_ alone is not either",
 )
 
 
@@ -564,9 +669,9 @@ def test_every_format_and_control_character_goes() -> None:
         "سجل الخادم: تم تسجيل الدخول",
         "सर्वर लॉग: लॉगिन सफल",
         "Журнал: вход выполнен",
-        "emoji 🚀✅👍🏽 ❤️ 🇩🇪 stay",
+        "emoji 🚀✅👍🏽 ❤ 🇩🇪 stay",
         "maths ∑ x² ≤ ∞ and symbols © ® ™ · — “quotes”",
-        "\u2028line separator and\u00a0nbsp are visible spacing, kept",
+        "nbsp\u00a0and other visible spacing\u2003are kept",
     ],
 )
 def test_ordinary_text_in_any_script_stays(text: str) -> None:
