@@ -388,7 +388,7 @@ def _encoded_cores(word: str) -> list[str]:
 # a blob that names its secret only as `pass`, `pwd` or `key` is not looked into.
 _ENCODED_WORDS = tuple(
     core
-    for word in ("password", "PASSWORD", "secret", "SECRET", "token", "TOKEN")
+    for word in ("password", "Password", "PASSWORD", "secret", "Secret", "SECRET", "token", "Token", "TOKEN")
     for core in _encoded_cores(word)
 )
 
