@@ -10,13 +10,20 @@ patterns, and then replaces secrets with a marker naming their kind (`redact`):
     'GET /orders?user=7&token=[REDACTED:token] took 5 ms'
 
 Redaction is narrow on purpose: text is replaced only where a known credential shape (`ghp_…`,
-`AKIA…`, a JWT, a PEM block) or a secret-named key (`password=`, `"api_key": …`, `Authorization:`)
-says it is a secret. Trace ids, span ids, UUIDs, SHAs and request ids stay, because triage needs
+`AKIA…`, `sk-proj-…`, `glpat-…`, a JWT, a PEM block; the shapes follow gitleaks' rule set), a
+secret-named key (`password=`, `"api_key": …`, `AccountKey=`, `Ocp-Apim-Subscription-Key:`,
+`Authorization:`), a `user:password@host` or a base64 blob whose text is itself a secret
+assignment says it is a secret. Trace ids, span ids, UUIDs, SHAs and request ids stay, because triage needs
 them, and the text around a secret stays so the line still reads. Choices at the edges:
 
 - A key must end in the secret word: `db_password=x` and `X-Auth-Token: x` are redacted, while
   `token_count=5`, `tokens=812` (usage counts in LLM and tokenizer logs), `password_reset_requested`
-  and `secret_santa` are not.
+  and `secret_santa` are not. `pass`, `pw` and `sig` count only after a separator (`DB_PASS=`,
+  `&sig=`), and `key` only with a word that makes it a secret (`AccountKey`, `master_key`) or as
+  a header (`X-Functions-Key:`), so `routing_key=`, `X-Idempotency-Key:` and `pass=3` stay.
+- `user:password@host` without a scheme goes unless the user is a label (`mailto:a@b.c`,
+  `to:…`), the host a digest, a line number or a hash code (`img:1.2@sha256:…`,
+  `[main:Peer@127]`, `x:pkg.Class@1b6d3586`).
 - Placeholders such as `null`, `***`, `<hidden>` or `${DB_PASSWORD}` are kept: they hold no secret
   and show how a setting was wired.
 - `session_id` and `sid` are kept as correlation ids; session *cookies* (`JSESSIONID=`,
@@ -28,8 +35,9 @@ them, and the text around a secret stays so the line still reads. Choices at the
 
 Not covered: a secret with no name and no known shape (a bare 40-character AWS secret key, a
 password alone in prose, key lines printed one log record each), double URL-encoding,
-look-alike letters in a key (`pаssword` with a Cyrillic а), and a password that is itself a
-status word or ends with its key's name (`password=mypassword`).
+look-alike letters in a key (`pаssword` with a Cyrillic а), a password that is itself a
+status word or ends with its key's name (`password=mypassword`), and a base64 blob whose text names
+its secret only in other spellings than `password`, `secret`, `token` and their upper case.
 
 Speed: most lines hold no secret. `redact` lower-cases a line once and runs a pattern only when
 its clue (a substring every match must contain, tested with `in`) is present, and a one-character
@@ -197,7 +205,7 @@ def _redact_keyed(text: str, low: str) -> str:
         text = _AUTHORIZATION.sub(_authorization, text)
     if "bearer" in low:
         text = _BARE_BEARER.sub(_bare_bearer, text)
-    if "basic" in low:
+    if "basic " in low or "basic\t" in low:
         text = _BARE_BASIC.sub(_bare_basic, text)
     if "k" in low and "cookie" in low:
         text = _COOKIE_HEADER.sub(_cookie_header, text)
@@ -384,11 +392,12 @@ def _encoded_cores(word: str) -> list[str]:
     return cores
 
 
-# The secret words in their usual spellings. Each test scans the line, so the list is short:
-# a blob that names its secret only as `pass`, `pwd` or `key` is not looked into.
+# The secret words in the spellings of `.env` files and configs. Each test scans the line, so the
+# list is short: a blob that names its secret only as `Password`, `pass`, `pwd` or `key` is not
+# looked into.
 _ENCODED_WORDS = tuple(
     core
-    for word in ("password", "Password", "PASSWORD", "secret", "Secret", "SECRET", "token", "Token", "TOKEN")
+    for word in ("password", "PASSWORD", "secret", "SECRET", "token", "TOKEN")
     for core in _encoded_cores(word)
 )
 
@@ -667,7 +676,8 @@ def _holds_no_secret(match: re.Match[str], group: str) -> bool:
 def _may_hold_key_value(low: str) -> bool:
     return (
         "secret" in low
-        or ("w" in low and ("pass" in low or "pw" in low))
+        or "pass" in low
         or ("k" in low and ("token" in low or "key" in low))
-        or ("s" in low and ("pass" in low or "sig" in low))
+        or ("w" in low and "pw" in low)
+        or "sig" in low
     )
