@@ -1,7 +1,8 @@
 """How fast `sanitize` runs on real log lines, whether planted secrets survive, and what it changes
 on lines that hold none.
 
-    python bench/redaction_speed.py [--data DIR] [--lines N] [--repeat R] [--examples K]
+    python bench/redaction_speed.py [--data DIR] [--loghub DIR] [--baseline FILE]
+                                    [--lines N] [--repeat R] [--examples K]
 
 DIR is the Nezha TrainTicket data (default /work/shared/data/nezha-trainticket): every
 `*/faulty/log/*.csv`, whose `Log` column is JSON with the application line in `log`. The real lines
@@ -15,6 +16,11 @@ is timed alongside for scale); planted
 secrets that survived (should be none); and, on the distinct real lines, every line redaction
 changed, split into removals that pass a strict check for their kind (a JWT whose header decodes,
 say) and the rest, with examples, so a human can judge the false positives.
+
+Per family: the lines of each real data set (Nezha, and each Loghub 2k sample under --loghub, whose
+licence keeps it out of the repository) that carry a marker of each kind. With `--baseline FILE`, an
+earlier `sitrep/redact.py` (e.g. `git show REV:sitrep/redact.py > /tmp/before.py`) is timed and
+counted beside the current one, and lines only one of them changes are shown.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import importlib.util
 import json
 import random
 import re
@@ -35,6 +42,7 @@ from pathlib import Path
 from sitrep.redact import redact, sanitize, strip_invisible
 
 DEFAULT_DATA = Path("/work/shared/data/nezha-trainticket")
+DEFAULT_LOGHUB = Path("/work/shared/data/loghub-2k")
 _HEX_ID = re.compile(r"\b[0-9a-f]{16}(?:[0-9a-f]{16})?\b")
 _MARKER = re.compile(r"\[REDACTED:([a-z0-9-]+)\]")
 _SHAPE = re.compile(r"[0-9a-f]{6,}|\d+")
@@ -55,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _report_speed(corpus, args.repeat)
     _report_recall(planted)
     _report_changes(real, args.examples)
+    baseline = _load_baseline(args.baseline) if args.baseline else None
+    datasets = {"nezha": sorted(set(real)), **_loghub_sets(args.loghub)}
+    _report_families(datasets, baseline, args.examples)
+    if baseline is not None:
+        _report_baseline_speed(corpus, baseline, args.repeat)
     return 0
 
 
@@ -65,6 +78,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best counts (default 3)")
     parser.add_argument("--examples", type=int, default=12, help="changed lines to show (default 12)")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--loghub", type=Path, default=DEFAULT_LOGHUB, help="Loghub 2k directory")
+    parser.add_argument("--baseline", type=Path, help="an earlier sitrep/redact.py to compare with")
     return parser.parse_args(argv)
 
 
@@ -260,6 +275,70 @@ def _looks_like(kind: str, secret: str) -> bool:
         "google-api-key": r"AIza[\w-]{35}",
     }
     return kind in strict and re.fullmatch(strict[kind], secret) is not None
+
+
+# --- per family, and against a baseline ----------------------------------------------------------
+
+Sanitize = Callable[[str], str]
+
+
+def _load_baseline(path: Path) -> Sanitize:
+    spec = importlib.util.spec_from_file_location("redact_baseline", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    function: Sanitize = module.sanitize
+    return function
+
+
+def _loghub_sets(directory: Path) -> dict[str, list[str]]:
+    return {
+        f"loghub/{path.parent.name}": sorted(
+            set(path.read_text(encoding="utf-8", errors="replace").splitlines())
+        )
+        for path in sorted(directory.glob("*/*_2k.log"))
+    }
+
+
+def _kinds(function: Sanitize, lines: list[str]) -> tuple[Counter[str], dict[str, str]]:
+    """Lines carrying each marker kind, and the output of every line that changed."""
+    counts: Counter[str] = Counter()
+    changed: dict[str, str] = {}
+    for line in lines:
+        after = function(line)
+        if after != strip_invisible(line):
+            changed[line] = after
+            counts.update(set(_MARKER.findall(after)))
+    return counts, changed
+
+
+def _report_families(datasets: dict[str, list[str]], baseline: Sanitize | None, examples: int) -> None:
+    print("\nlines redacted per family (distinct real lines; before = --baseline):")
+    for name, lines in datasets.items():
+        after, changed = _kinds(sanitize, lines)
+        before, changed_before = _kinds(baseline, lines) if baseline else (Counter(), {})
+        kinds = sorted(after.keys() | before.keys())
+        counts = ", ".join(f"{kind} {before[kind]}->{after[kind]}" for kind in kinds) or "none"
+        print(f"  {name:18} {len(lines):>6,} lines: {counts}")
+        if baseline is not None:
+            _show_difference(changed_before, changed, examples)
+
+
+def _show_difference(before: dict[str, str], after: dict[str, str], examples: int) -> None:
+    new = [line for line in after if before.get(line) != after[line]]
+    gone = [line for line in before if line not in after]
+    shapes: dict[str, str] = {}
+    for line in new:
+        shapes.setdefault(_SHAPE.sub("#", _MARKER.sub("<M>", after[line])), line)
+    print(f"    {len(new)} lines newly changed ({len(shapes)} shapes), {len(gone)} no longer changed")
+    for line in list(shapes.values())[:examples]:
+        print(f"      before: {_clip(line)}\n      after:  {_clip(after[line])}")
+
+
+def _report_baseline_speed(corpus: list[str], baseline: Sanitize, repeat: int) -> None:
+    now, then = _time(sanitize, corpus, repeat), _time(baseline, corpus, repeat)
+    print(f"\nsanitize now {len(corpus) / now:,.0f} lines/s, baseline {len(corpus) / then:,.0f} lines/s")
 
 
 if __name__ == "__main__":

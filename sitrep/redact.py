@@ -10,13 +10,20 @@ patterns, and then replaces secrets with a marker naming their kind (`redact`):
     'GET /orders?user=7&token=[REDACTED:token] took 5 ms'
 
 Redaction is narrow on purpose: text is replaced only where a known credential shape (`ghp_…`,
-`AKIA…`, a JWT, a PEM block) or a secret-named key (`password=`, `"api_key": …`, `Authorization:`)
-says it is a secret. Trace ids, span ids, UUIDs, SHAs and request ids stay, because triage needs
+`AKIA…`, `sk-proj-…`, `glpat-…`, a JWT, a PEM block; the shapes follow gitleaks' rule set), a
+secret-named key (`password=`, `"api_key": …`, `AccountKey=`, `Ocp-Apim-Subscription-Key:`,
+`Authorization:`), a `user:password@host` or a base64 blob whose text is itself a secret
+assignment says it is a secret. Trace ids, span ids, UUIDs, SHAs and request ids stay, because triage needs
 them, and the text around a secret stays so the line still reads. Choices at the edges:
 
 - A key must end in the secret word: `db_password=x` and `X-Auth-Token: x` are redacted, while
   `token_count=5`, `tokens=812` (usage counts in LLM and tokenizer logs), `password_reset_requested`
-  and `secret_santa` are not.
+  and `secret_santa` are not. `pass`, `pw` and `sig` count only after a separator (`DB_PASS=`,
+  `&sig=`), and `key` only with a word that makes it a secret (`AccountKey`, `master_key`) or as
+  a header (`X-Functions-Key:`), so `routing_key=`, `X-Idempotency-Key:` and `pass=3` stay.
+- `user:password@host` without a scheme goes unless the user is a label (`mailto:a@b.c`,
+  `to:…`), the host a digest, a line number or a hash code (`img:1.2@sha256:…`,
+  `[main:Peer@127]`, `x:pkg.Class@1b6d3586`).
 - Placeholders such as `null`, `***`, `<hidden>` or `${DB_PASSWORD}` are kept: they hold no secret
   and show how a setting was wired.
 - `session_id` and `sid` are kept as correlation ids; session *cookies* (`JSESSIONID=`,
@@ -28,8 +35,9 @@ them, and the text around a secret stays so the line still reads. Choices at the
 
 Not covered: a secret with no name and no known shape (a bare 40-character AWS secret key, a
 password alone in prose, key lines printed one log record each), double URL-encoding,
-look-alike letters in a key (`pаssword` with a Cyrillic а), and a password that is itself a
-status word or ends with its key's name (`password=mypassword`).
+look-alike letters in a key (`pаssword` with a Cyrillic а), a password that is itself a
+status word or ends with its key's name (`password=mypassword`), and a base64 blob whose text names
+its secret only in other spellings than `password`, `secret`, `token` and their upper case.
 
 Speed: most lines hold no secret. `redact` lower-cases a line once and runs a pattern only when
 its clue (a substring every match must contain, tested with `in`) is present, and a one-character
@@ -38,6 +46,7 @@ test, which is a memchr, guards the rarer clues.
 
 from __future__ import annotations
 
+import base64
 import re
 
 __all__ = ["redact", "sanitize", "strip_invisible"]
@@ -61,20 +70,51 @@ _ASCII_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])
 """C0 controls and DEL, but not tab or newline."""
 _ASCII_LOWER = bytes(range(256)).lower()
 
-# Unicode 14 (Python 3.11). A test checks this against `unicodedata` of the running Python, so a
-# newer Unicode that adds format characters fails the build instead of letting them through.
+# Unicode's Default_Ignorable_Code_Point property, written out because `unicodedata` does not
+# expose it: per DerivedCoreProperties.txt it is Other_Default_Ignorable_Code_Point + Cf +
+# Variation_Selector, minus White_Space, the interlinear annotation characters U+FFF9-FFFB, the
+# Egyptian format controls U+13430-1343F and the prepended concatenation marks. Renderers draw
+# nothing for these, which is what lets a 73-byte instruction ride as variation selectors after an
+# emoji. We strip the whole set, reserved code points included (a newer Unicode may assign them),
+# plus the exceptions above (format characters all the same), C0/C1 controls and lone surrogates.
+# Tests derive the set independently from `unicodedata` and check the two agree.
+_DEFAULT_IGNORABLE = (
+    "\u00ad"  # soft hyphen
+    "\u034f"  # combining grapheme joiner
+    "\u061c"  # Arabic letter mark
+    "\u115f\u1160"  # Hangul choseong and jungseong fillers
+    "\u17b4\u17b5"  # Khmer inherent vowels
+    "\u180b-\u180f"  # Mongolian free variation selectors and vowel separator
+    "\u200b-\u200f"  # zero-width space, joiners, LRM, RLM
+    "\u202a-\u202e"  # bidi embeddings and overrides
+    "\u2060-\u206f"  # word joiner, invisible operators, bidi isolates, deprecated format controls
+    "\u3164"  # Hangul filler
+    "\ufe00-\ufe0f"  # variation selectors 1-16
+    "\ufeff"  # zero-width no-break space (BOM)
+    "\uffa0"  # halfwidth Hangul filler
+    "\ufff0-\ufff8"  # reserved
+    "\U0001bca0-\U0001bca3"  # shorthand format controls
+    "\U0001d173-\U0001d17a"  # musical beam and phrase controls
+    "\U000e0000-\U000e0fff"  # tag characters (which can spell hidden ASCII), variation selectors 17-256
+)
+_FORMAT_NOT_IGNORABLE = (
+    "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd"  # prepended concatenation marks
+    "\ufff9-\ufffb"  # interlinear annotation
+    "\U00013430-\U0001343f"  # Egyptian hieroglyph format controls
+)
 _INVISIBLE = re.compile(
     "["
     "\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 and C1 controls, except tab and newline
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
-    "\U000e0000-\U000e007f"  # tag characters, which can spell out hidden ASCII
+    + _DEFAULT_IGNORABLE
+    + _FORMAT_NOT_IGNORABLE
     # Lone surrogates are not text; they only arrive through lossy decoding and would make the
     # UTF-8 encoding of a tool result fail.
-    "\ud800-\udfff"
+    + "\ud800-\udfff"
     "]"
 )
+# Line and paragraph separators end a line in some readers and not in others; a space keeps the
+# words apart without letting text pose as a new line.
+_LINE_SEPARATORS = {0x2028: " ", 0x2029: " "}
 
 
 # Terminal escape sequences go whole, not just their ESC, which would leave `[31m` behind: colours,
@@ -90,10 +130,12 @@ _TERMINAL_ESCAPE = re.compile(
 
 
 def strip_invisible(text: str) -> str:
-    """Remove invisible, bidi-control and other format/control characters except tab and newline.
+    """Remove Unicode's default-ignorable characters (zero-width, bidi controls, variation selectors,
+    tag characters, Hangul fillers...), other format characters and controls except tab and newline.
 
-    Terminal escape sequences go whole. Everything else stays, in any script, emoji included
-    (though a zero-width joiner inside an emoji sequence goes, leaving its parts side by side).
+    Terminal escape sequences go whole; U+2028 and U+2029 become spaces. Everything else stays, in
+    any script, emoji included (though a zero-width joiner or variation selector inside an emoji
+    sequence goes, leaving its visible parts side by side).
     """
     if "\x1b" in text:
         text = _TERMINAL_ESCAPE.sub("", text)
@@ -101,7 +143,10 @@ def strip_invisible(text: str) -> str:
         raw = text.encode("ascii")
         kept = raw.translate(None, _ASCII_CONTROLS)
         return text if len(kept) == len(raw) else kept.decode("ascii")
-    return _INVISIBLE.sub("", text)
+    text = _INVISIBLE.sub("", text)
+    if "\u2028" in text or "\u2029" in text:
+        text = text.translate(_LINE_SEPARATORS)
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,8 +190,12 @@ def _redact_shapes(text: str) -> str:
         text = _PROVIDER_TOKEN.sub(_provider_token, text)
     if "/" in text and "hooks" in text:
         text = _WEBHOOK.sub(_webhook, text)
-    if "@" in text and "://" in text:
-        text = _URL_PASSWORD.sub(_url_password, text)
+    if "@" in text and ":" in text:
+        if "://" in text:
+            text = _URL_PASSWORD.sub(_url_password, text)
+        text = _BARE_CREDENTIAL.sub(_bare_credential, text)
+    if _may_hold_encoded_secret(text):
+        text = _BASE64_RUN.sub(_encoded_secret, text)
     return text
 
 
@@ -156,6 +205,8 @@ def _redact_keyed(text: str, low: str) -> str:
         text = _AUTHORIZATION.sub(_authorization, text)
     if "bearer" in low:
         text = _BARE_BEARER.sub(_bare_bearer, text)
+    if "basic " in low or "basic\t" in low:
+        text = _BARE_BASIC.sub(_bare_basic, text)
     if "k" in low and "cookie" in low:
         text = _COOKIE_HEADER.sub(_cookie_header, text)
     if "=" in text and "sess" in low:
@@ -211,14 +262,26 @@ def _redact_headless_keys(text: str) -> str:
     return "".join(pieces) + text[done:]
 
 
+# Token shapes after gitleaks' rule set (cmd/generate/config/rules/*.go), each anchored on its
+# documented prefix; lengths are minimums where a provider does not promise one, so a token cut off
+# by a log line's end still goes.
 _PROVIDER_TOKEN = re.compile(
     r"""(?x)
     (?<![A-Za-z0-9])
     (?: (?P<github_token> gh[pousr]_[A-Za-z0-9]{20,} | github_pat_[A-Za-z0-9_]{20,} )
-      | (?P<stripe_key> [sr]k_(?:live|test)_[A-Za-z0-9]{10,} )
+      | (?P<gitlab_token> gl(?:pat|dt|ptt|rt|cbt|ft|imt|agent|oas|soat|ffct)-[\w-]{20,}(?:\.[a-z0-9]{9})?
+                        | GR1348941[\w-]{20,} )
+      | (?P<stripe_webhook_secret> whsec_[A-Za-z0-9+/=]{24,} )
+      | (?P<stripe_key> [sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,} )
+      | (?P<anthropic_key> sk-ant-[a-z]{2,8}[0-9]{2}-[\w-]{20,} )
+      | (?P<openai_key> sk-(?:proj|svcacct|admin)-[\w-]{20,} | sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20} )
       | (?P<aws_access_key_id> (?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9]) )
       | (?P<google_api_key> AIza[A-Za-z0-9_-]{30,} )
-      | (?P<slack_token> xox[abposr]-[A-Za-z0-9-]{10,} | xapp-[0-9]-[A-Za-z0-9-]{10,} )
+      | (?P<google_oauth_token> ya29\.[\w-]{20,} )
+      | (?P<npm_token> npm_[A-Za-z0-9]{36}(?![A-Za-z0-9]) )
+      | (?P<huggingface_token> (?:hf|api_org)_[A-Za-z]{34}(?![A-Za-z0-9]) )
+      | (?P<sendgrid_key> SG\.[\w-]{16,32}\.[\w-]{16,64} )
+      | (?P<slack_token> (?:xoxe\.)?xox[abposre]-[A-Za-z0-9-]{10,} | xapp-[0-9]-[A-Za-z0-9-]{10,} )
     )
     """
 )
@@ -232,12 +295,15 @@ def _provider_token(match: re.Match[str]) -> str:
 
 def _may_hold_provider_token(text: str) -> bool:
     return (
-        ("_" in text and ("gh" in text or "k_" in text or "_pat_" in text))
+        ("_" in text and ("gh" in text or "k_" in text or "_pat_" in text or "hf_" in text or "npm_" in text))
+        or ("_" in text and ("whsec_" in text or "api_org_" in text))
+        or ("-" in text and ("sk-" in text or "gl" in text or "xox" in text or "xapp-" in text))
         or (
             "A" in text
             and (("K" in text and "AKIA" in text) or "ASIA" in text or ("z" in text and "AIza" in text))
         )
-        or ("x" in text and ("xox" in text or "xapp-" in text))
+        or ("." in text and ("ya29." in text or "SG." in text))
+        or "GR1348941" in text
     )
 
 
@@ -252,13 +318,88 @@ def _webhook(match: re.Match[str]) -> str:
 
 
 # Anchored on the literal `://` so the regex engine can skip ahead with a fast substring search.
-_URL_PASSWORD = re.compile(r"://(?P<user>[^\s:/?#@\"'<>]*):(?P<password>[^\s/?#@\"'<>]+)@")
+# The password runs to the last `@` before the path: an unencoded `@` in it is common enough.
+_URL_PASSWORD = re.compile(r"://(?P<user>[^\s:/?#@\"'<>]*):(?P<password>[^\s/?#\"'<>]+)@")
 
 
 def _url_password(match: re.Match[str]) -> str:
     if match["password"].startswith(_MARKER_PREFIX):
         return match.group(0)
     return _splice(match, "password", "url-password")
+
+
+# `user:password@host` with no scheme, as in a DSN handed to a driver. The user starts after a
+# character that cannot continue it, so the runs the regex scans never overlap. Not matched:
+# `mailto:a@b.c` and its kin (a label, then an email address), `image:tag@sha256:…` (a digest),
+# `Name:pkg.Class@1b6d3586` (Java's default toString), `[main:QuorumPeer@127]` (log4j's
+# thread:class@line).
+_BARE_CREDENTIAL = re.compile(
+    r"""(?x) (?<![\w.+:/@%-])
+    (?P<user>[A-Za-z_][\w.+-]{0,63}) : (?P<password>[^\s:/?#@"'<>\[\](){},;=]{1,128})
+    @ (?! sha\d+: | [0-9a-f]{5,8}(?![\w.-]) | [0-9]+(?![\w.-]) ) (?=[A-Za-z0-9])
+    """
+)
+_EMAIL_LABELS = frozenset(
+    (
+        *("mailto", "to", "from", "cc", "bcc", "reply-to", "sender", "recipient", "email", "e-mail"),
+        *("mail", "contact", "author", "committer", "by", "user", "username", "login", "owner", "assignee"),
+    )
+)
+
+
+def _bare_credential(match: re.Match[str]) -> str:
+    if match["user"].lower() in _EMAIL_LABELS or match["password"].startswith(_MARKER_PREFIX):
+        return match.group(0)
+    return _splice(match, "password", "password")
+
+
+# A base64 blob whose text holds a secret by our own rules (`cGFzc3dvcmQ9…`, a whole `.env`
+# encoded) goes whole. A run starts where no base64 character precedes it, so runs never overlap;
+# one of hexadecimal digits alone (trace ids, SHAs) is skipped before any decoding.
+_BASE64_RUN = re.compile(r"(?<![\w+/=-])(?![0-9a-f]+(?![\w+/-]))[A-Za-z0-9+/_-]{16,}={0,2}")
+_PRINTABLE = re.compile(r"[\t\n\r -~]*")
+
+
+def _decoded(token: str) -> str | None:
+    """`token` decoded as standard or URL-safe base64, if that gives printable ASCII text."""
+    padded = token.rstrip("=")
+    padded += "=" * (-len(padded) % 4)
+    try:
+        raw = base64.b64decode(padded, altchars=b"-_" if "-" in token or "_" in token else None)
+    except ValueError:
+        return None
+    text = raw.decode("ascii", errors="replace")
+    return text if _PRINTABLE.fullmatch(text) else None
+
+
+def _encoded_secret(match: re.Match[str]) -> str:
+    decoded = _decoded(match.group(0))
+    if decoded is None or len(decoded) < 8 or redact(decoded) == decoded:
+        return match.group(0)
+    return _marker("encoded-secret")
+
+
+def _may_hold_encoded_secret(text: str) -> bool:
+    return any(map(text.__contains__, _ENCODED_WORDS))
+
+
+def _encoded_cores(word: str) -> list[str]:
+    """The parts of `word`'s base64 that stay the same at each of the three byte alignments."""
+    cores = []
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + word.encode()).decode()
+        cores.append(encoded[-(-offset * 8 // 6) : (offset + len(word)) * 8 // 6])
+    return cores
+
+
+# The secret words in the spellings of `.env` files and configs. Each test scans the line, so the
+# list is short: a blob that names its secret only as `Password`, `pass`, `pwd` or `key` is not
+# looked into.
+_ENCODED_WORDS = tuple(
+    core
+    for word in ("password", "PASSWORD", "secret", "SECRET", "token", "TOKEN")
+    for core in _encoded_cores(word)
+)
 
 
 _QUOTE = r"""(?:\\?["'])"""  # a quote, or an escaped one inside a JSON string
@@ -341,6 +482,18 @@ def _bare_bearer(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+# Basic credentials outside an Authorization header: `-H 'Basic dXNlcjpwYXNz'`, `using Basic …`.
+# Only a token that decodes to `user:password` goes, so prose such as `Basic auth disabled` stays.
+_BARE_BASIC = re.compile(r"(?i)\bbasic[ \t]+(?P<token>[A-Za-z0-9+/]{6,}={0,2})(?![\w+/=-])")
+
+
+def _bare_basic(match: re.Match[str]) -> str:
+    decoded = _decoded(match["token"])
+    if decoded is not None and ":" in decoded:
+        return _splice(match, "token", "basic-auth")
+    return match.group(0)
+
+
 _COOKIE_HEADER = re.compile(
     rf"""(?ix) (?P<name>(?:set-)?cookie) {_QUOTE}?[ \t]*[:=][ \t]*
     (?: \\"(?P<escaped>(?:(?!\\").)*) | "(?P<double>[^"\r\n]*) | '(?P<single>[^'\r\n]*)
@@ -385,19 +538,66 @@ def _session_cookie(match: re.Match[str]) -> str:
 # Key/value pairs whose key ends in a secret word. The word must end the key, so `token_count=5`
 # and `password_reset_requested` do not match; nothing before it is required, so `db_password`,
 # `X-Auth-Token` and `client_secret` do.
+# `key`, `pass`, `pw` and `sig` also end ordinary names (`routing_key`, `tests_pass`), so a match
+# on them stands only if the whole name qualifies (`_names_a_secret`).
 _SECRET_WORD = r"""
-    (?P<key> secret[_-]?access[_-]?key | api[_-]?key | secret[_-]?key | private[_-]?key
-           | passw(?:or)?d | pwd | secret | token )
+    (?P<key> secret[_-]?access[_-]?key | api[_-]?key | secret[_-]?key(?:[_-]?base)? | private[_-]?key
+           | passw(?:or)?d | passphrase | pass | pwd | pw | secret | token | signature | sig | key )
 """
 _KEY_KINDS = (
     ("access", "aws-secret-key"),
     ("api", "api-key"),
     ("private", "private-key"),
     ("pass", "password"),
-    ("pwd", "password"),
+    ("pw", "password"),
     ("secret", "secret"),
     ("token", "token"),
+    ("sig", "signature"),
+    ("key", "key"),
 )
+# What comes before `key` in a name that holds one, separators removed: `AccountKey`,
+# `SharedAccessKey` (Azure), `Ocp-Apim-Subscription-Key`, `x-functions-key`, `master_key`...
+_SECRET_KEY_NAME = re.compile(
+    r"""(?x) (?: account | sharedaccess | subscription | functions? | access | master | encryption
+    | signing | client | app | application | auth | license | licence | admin | storage | consumer
+    | webhook | service | hmac | sas ) key \Z"""
+)
+# Any other header-like name (`X-Something-Key: …`) holds a secret unless it names one of these.
+_PLAIN_KEY_HEADER = re.compile(
+    r"""(?x) (?: websocket | idempotency | routing | partition | sort | cache | primary | foreign
+    | public | object | message | lock | dedup | deduplication | request | trace | correlation | s3
+    | host | ssh | gpg | pgp | tls | sign ) -key \Z"""
+)
+_AMBIGUOUS_WORDS = frozenset(("key", "pass", "pw", "sig"))
+_SEPARATORS = str.maketrans("", "", "_.-")
+
+
+def _names_a_secret(match: re.Match[str]) -> bool:
+    """Whether the whole name that ends in the matched secret word names a secret."""
+    word = match["key"].lower()
+    if word not in _AMBIGUOUS_WORDS:
+        return True
+    name = _whole_name(match).lower()
+    if word != "key":
+        # `DB_PASS`, `db.pw`, `x-sig`, or `pw`/`sig` alone, but not `pass=3` or `bypass`
+        return name in ("pw", "sig") if name == word else name[-len(word) - 1] in "_.-"
+    if _SECRET_KEY_NAME.search(name.translate(_SEPARATORS)):
+        return True
+    separator = match.string[match.end("key") : match.end("key") + 4]
+    return "-" in name and ":" in separator and not _PLAIN_KEY_HEADER.search(name)
+
+
+def _whole_name(match: re.Match[str]) -> str:
+    """The name the secret word ends: the word and the name characters before it."""
+    text, end = match.string, match.end("key")
+    start = match.start("key")
+    while start > max(0, end - 64) and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+        start -= 1
+    if text[start - 1 : start] == "%":  # `%22sig`: the name starts after a URL-encoded quote
+        start = min(start + 2, match.start("key"))
+    return text[start:end]
+
+
 # The value in every spelling we meet: quoted inside a JSON string (`\"…\"`), double- or
 # single-quoted, URL-encoded quotes (`%22…%22`), or bare. A missing closing quote (a cut line)
 # takes the rest of the line.
@@ -454,7 +654,7 @@ _IDENTIFIER_CHAIN = re.compile(r"[A-Za-z_][\w.]*")
 def _key_value(match: re.Match[str]) -> str:
     found = match.groupdict()
     group = next(g for g in _VALUE_GROUPS if found.get(g) is not None)
-    if _holds_no_secret(match, group):
+    if _holds_no_secret(match, group) or not _names_a_secret(match):
         return match.group(0)
     key = match["key"].lower()
     kind = next(kind for word, kind in _KEY_KINDS if word in key)
@@ -476,6 +676,8 @@ def _holds_no_secret(match: re.Match[str], group: str) -> bool:
 def _may_hold_key_value(low: str) -> bool:
     return (
         "secret" in low
-        or ("w" in low and ("passw" in low or "pwd" in low))
+        or "pass" in low
         or ("k" in low and ("token" in low or "key" in low))
+        or ("w" in low and "pw" in low)
+        or "sig" in low
     )
