@@ -268,7 +268,8 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     from sitrep.http_transport import serve_http
 
-    token = settings.http_token.get_secret_value() if settings.http_token else None
+    # `is not None`: an empty SITREP_HTTP_TOKEN is a token too short to use, not no token.
+    token = settings.http_token.get_secret_value() if settings.http_token is not None else None
     serve_http(server, host=args.host, port=args.port, token=token, allowed_hosts=args.allow_host)
     return 0
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -63,6 +65,18 @@ class FilesSource(_Section):
 
 
 _OPENSEARCH_SECRETS = ("username", "password", "api_key")
+_USERINFO = (
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s'\"]*@"),  # scheme://anything@
+    re.compile(r"(^|[\s'\"/])[^\s'\"/:]+:(?!//)[^\s'\"]*@"),  # user:password@ with a mistyped scheme or none
+)
+
+
+def without_userinfo(text: str) -> str:
+    """`text` with the `user:password@` of every URL in it replaced: a message that quotes a
+    URL, even a mistyped one, must not quote its credentials."""
+    for pattern in _USERINFO:
+        text = pattern.sub(r"\1***@", text)
+    return text
 
 
 class OpenSearchSettings(_Section):
@@ -93,7 +107,9 @@ class OpenSearchSettings(_Section):
         for url in [value] if isinstance(value, str) else value:
             parts = urlsplit(url)
             if parts.scheme not in {"http", "https"} or not parts.hostname:
-                raise ValueError(f"{url!r} is not an http(s) URL such as http://127.0.0.1:9200")
+                raise ValueError(
+                    f"{without_userinfo(url)!r} is not an http(s) URL such as http://127.0.0.1:9200"
+                )
             if parts.username or parts.password:
                 # ConfigError, not ValueError: a validation error would quote the URL, password and all.
                 raise ConfigError(
@@ -249,36 +265,99 @@ def load_settings(config: Path | None = None) -> Settings:
         raise ConfigError(_describe(error, config)) from None
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A configuration is a few kilobytes; a larger file is not one."""
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    text = _read_config_text(path)
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(
-            f"config file {path} does not exist; pass --config with an existing file or unset {CONFIG_ENV}"
-        ) from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    data = _lower_top_level_keys(data, path)
     _refuse_secrets_in_file(data, path)
     return _resolve_paths(data, path.resolve().parent)
 
 
+def _read_config_text(path: Path) -> str:
+    """The file's text, refusing anything but a regular file of at most MAX_CONFIG_BYTES: a
+    directory, a FIFO or a device (`/dev/zero`) would otherwise fail obscurely or hang."""
+    fix = f"pass --config with a TOML file, or unset {CONFIG_ENV}"
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then says what it is.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; {fix}") from None
+    except PermissionError:
+        raise ConfigError(f"config file {path} cannot be read (permission denied); {fix}") from None
+    except OSError as error:
+        raise ConfigError(f"config file {path} cannot be opened ({error.strerror}); {fix}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"config file {path} is {_file_kind(mode)}, not a regular file; {fix}")
+        data = b""
+        while len(data) <= MAX_CONFIG_BYTES and (chunk := os.read(fd, MAX_CONFIG_BYTES + 1 - len(data))):
+            data += chunk
+    except OSError as error:
+        raise ConfigError(f"config file {path} cannot be read ({error.strerror}); {fix}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {path} is larger than {MAX_CONFIG_BYTES // 1024} KiB; {fix}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _lower_top_level_keys(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Top-level keys as the settings loader matches them (case-insensitively), so every later
+    look at a section (paths, secrets) sees it however it was spelt."""
+    lowered: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key.lower()
+        if name in lowered:
+            raise ConfigError(f"{path}: `{name}` is given twice (in different letter case); keep one")
+        lowered[name] = value
+    return lowered
+
+
+def _same_key(key: object, name: str) -> bool:
+    """`key` names `name` in any letter case, as a case-insensitive loader would read it."""
+    return isinstance(key, str) and name in {key.lower(), key.casefold()}
+
+
 def _refuse_secrets_in_file(data: dict[str, Any], path: Path) -> None:
-    """Credentials in a file end up in repositories and backups: only the environment may hold them."""
-    if "http_token" in data:
+    """Credentials in a file end up in repositories and backups: only the environment may hold
+    them. Keys are compared in any letter case: a loader that reads `HTTP_TOKEN` would use it."""
+    if any(_same_key(key, "http_token") for key in data):
         raise ConfigError(
             f"{path}: http_token must not be written in the configuration file; "
             "set SITREP_HTTP_TOKEN in the environment instead"
         )
-    section = data.get("opensearch")
-    if not isinstance(section, dict):
-        return
-    for key in _OPENSEARCH_SECRETS:
-        if key in section:
-            raise ConfigError(
-                f"{path}: opensearch.{key} must not be written in the configuration file; "
-                f"set SITREP_OPENSEARCH__{key.upper()} in the environment instead"
-            )
+    for name, section in data.items():
+        if not (_same_key(name, "opensearch") and isinstance(section, dict)):
+            continue
+        for key in section:
+            secret = next((s for s in _OPENSEARCH_SECRETS if _same_key(key, s)), None)
+            if secret is not None:
+                raise ConfigError(
+                    f"{path}: opensearch.{secret} must not be written in the configuration file; "
+                    f"set SITREP_OPENSEARCH__{secret.upper()} in the environment instead"
+                )
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -318,7 +397,8 @@ def _describe_one(item: Any) -> str:
         return f"`{key}` is required; add it"
     if kind == "extra_forbidden":
         return f"`{key}` is not a known key{_suggest(item['loc'])}; remove or rename it"
-    return f"`{key}`: {item['msg']} (got {item.get('input')!r})"
+    # Any URL in the message or the input may carry a password: never echo it.
+    return without_userinfo(f"`{key}`: {item['msg']} (got {item.get('input')!r})")
 
 
 def _key(loc: tuple[int | str, ...]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -23,13 +24,22 @@ def parse_duration(value: str) -> timedelta | None:
     if match is None:
         return None
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-    if seconds > MAX_DURATION.total_seconds():
-        raise InputError(f"{value.strip()!r} reaches back more than ten years; {_HINT}")
+    if not seconds <= MAX_DURATION.total_seconds():  # also inf, from hundreds of digits
+        raise InputError(f"{_shown(value)} reaches back more than ten years; {_HINT}")
     return timedelta(seconds=seconds)
 
 
 def parse_instant(value: str) -> datetime | None:
-    """An ISO-8601 time as an aware UTC datetime (naive times are taken as UTC); None if unreadable."""
+    """An ISO-8601 time as an aware UTC datetime (naive times are taken as UTC); None if
+    unreadable, or if it has no UTC equivalent (`0001-01-01T00:00+14:00` is before year 1)."""
+    try:
+        return _utc_instant(value)
+    except OverflowError:
+        return None
+
+
+def _utc_instant(value: str) -> datetime | None:
+    """As parse_instant, but OverflowError for a time with no UTC equivalent."""
     text = value.strip()
     if not text:
         return None
@@ -42,6 +52,25 @@ def parse_instant(value: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def read_instant(value: str, *, name: str) -> datetime:
+    """A time a person typed, as ISO-8601, within 1970–2999; InputError saying what was wrong."""
+    try:
+        moment = _utc_instant(value)
+    except OverflowError:
+        moment = _LATEST + timedelta(days=1)  # no UTC equivalent: far outside the range
+    if moment is None:
+        raise InputError(f"{name}: cannot read {_shown(value)} as a time; {_HINT}")
+    if not _EARLIEST <= moment <= _LATEST:
+        raise InputError(f"{name}: {_shown(value)} is outside 1970–2999; {_HINT}")
+    return moment
+
+
+def _shown(value: str) -> str:
+    """The value as an error message quotes it: cut, so a pasted page does not fill the reply."""
+    text = value.strip()
+    return repr(text if len(text) <= 60 else text[:60] + "…")
+
+
 def parse_time(value: str, now: datetime, *, name: str) -> datetime:
     """Read a tool's time argument: a duration counts back from `now`; `now` itself is accepted."""
     if value.strip().lower() == "now":
@@ -51,13 +80,8 @@ def parse_time(value: str, now: datetime, *, name: str) -> datetime:
     except InputError as error:
         raise InputError(f"{name}: {error}") from None
     if duration is not None:
-        return now - duration
-    moment = parse_instant(value)
-    if moment is None:
-        raise InputError(f"{name}: cannot read {value!r} as a time; {_HINT}")
-    if not _EARLIEST <= moment <= _LATEST:
-        raise InputError(f"{name}: {value!r} is outside 1970–2999; {_HINT}")
-    return moment
+        return max(now - duration, _EARLIEST)
+    return read_instant(value, name=name)
 
 
 def time_range(
@@ -81,4 +105,11 @@ def isoformat(moment: datetime) -> str:
 
 
 def from_epoch(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    """A POSIX time as UTC; clamped to what a datetime can hold (an open window's bound may be
+    infinite, a log line's number absurd)."""
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        if math.isnan(seconds):
+            return _EARLIEST
+        return datetime.max.replace(tzinfo=UTC) if seconds > 0 else datetime.min.replace(tzinfo=UTC)

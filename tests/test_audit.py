@@ -1,6 +1,8 @@
 """The evidence trail: one redacted JSON line per tool call, through a real MCP session."""
 
 import json
+import os
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -129,3 +131,104 @@ def test_arguments_are_cut_and_redacted(trail: Path) -> None:
     (entry,) = lines(trail)
     assert len(entry["arguments"]["query"]) == 300 and entry["arguments"]["limit"] == 5
     assert "hunter2" not in json.dumps(entry)
+
+
+# -- the edges (issue 9) ------------------------------------------------------------------
+def record(log: AuditLog, query: str = "x") -> None:
+    log.record(
+        tool="search_logs",
+        arguments={"query": query},
+        sources={"files"},
+        result_chars=1,
+        seconds=0.01,
+        outcome="ok",
+    )
+
+
+def test_a_new_trail_is_private(tmp_path: Path) -> None:
+    trail = tmp_path / "state" / "sitrep" / "audit.jsonl"
+    old = os.umask(0o022)
+    try:
+        record(AuditLog(trail))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(trail.stat().st_mode) == 0o600
+    assert stat.S_IMODE(trail.parent.stat().st_mode) == 0o700
+
+
+def test_a_symlinked_trail_is_refused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("keep me\n")
+    trail = tmp_path / "audit.jsonl"
+    trail.symlink_to(elsewhere)
+    log = AuditLog(trail)
+    record(log)
+    record(log)
+    assert elsewhere.read_text() == "keep me\n"
+    warnings = [r.getMessage() for r in caplog.records if "symbolic link" in r.getMessage()]
+    assert len(warnings) == 1, caplog.records
+
+
+def test_a_dangling_symlink_is_not_followed_to_create_a_file(tmp_path: Path) -> None:
+    trail = tmp_path / "audit.jsonl"
+    trail.symlink_to(tmp_path / "created-through-the-link")
+    record(AuditLog(trail))
+    assert not (tmp_path / "created-through-the-link").exists()
+
+
+def test_a_fifo_at_the_trail_neither_hangs_nor_is_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    trail = tmp_path / "audit.jsonl"
+    os.mkfifo(trail)
+    record(AuditLog(trail))  # a hang here would trip the per-test timeout
+    assert stat.S_ISFIFO(trail.stat().st_mode)
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o620, 0o602, 0o644])
+def test_a_trail_others_may_write_or_read_is_made_private(
+    tmp_path: Path, mode: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    trail = tmp_path / "audit.jsonl"
+    trail.write_text("")
+    trail.chmod(mode)
+    record(AuditLog(trail))
+    assert stat.S_IMODE(trail.stat().st_mode) == 0o600 and len(lines(trail)) == 1
+    assert any("made it 0600" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_trail_another_user_owns_is_refused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    trail = tmp_path / "audit.jsonl"
+    trail.write_text("")
+    os.chown(trail, 65534, 65534)
+    record(AuditLog(trail))
+    assert trail.read_text() == "" and any("owned by another user" in r.getMessage() for r in caplog.records)
+
+
+def test_the_trail_rotates_at_its_cap_keeping_a_bounded_number(tmp_path: Path) -> None:
+    trail = tmp_path / "audit.jsonl"
+    log = AuditLog(trail, max_bytes=2_000, keep=3)
+    for n in range(200):
+        record(log, f"call {n}")
+    kept = sorted(tmp_path.iterdir())
+    assert [p.name for p in kept] == ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2", "audit.jsonl.3"]
+    assert all(p.stat().st_size <= 2_000 for p in kept)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in kept)
+    newest = [
+        json.loads(line)["arguments"]["query"] for p in reversed(kept) for line in p.read_text().splitlines()
+    ]
+    assert newest[-1] == "call 199" and newest == [f"call {n}" for n in range(200 - len(newest), 200)]
+
+
+def test_two_writers_sharing_a_trail_rotate_it_once(tmp_path: Path) -> None:
+    trail = tmp_path / "audit.jsonl"
+    first, second = AuditLog(trail, max_bytes=3_000, keep=50), AuditLog(trail, max_bytes=3_000, keep=50)
+    for n in range(100):
+        record(first if n % 2 else second, f"call {n}")
+    queries = [
+        json.loads(line)["arguments"]["query"]
+        for p in tmp_path.iterdir()
+        for line in p.read_text().splitlines()
+    ]
+    assert sorted(queries) == sorted(f"call {n}" for n in range(100))

@@ -1,9 +1,14 @@
+import os
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sitrep.errors import ConfigError
-from sitrep.settings import load_settings
+from sitrep.settings import MAX_CONFIG_BYTES, load_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -148,3 +153,135 @@ def test_opensearch_values_are_checked(tmp_path: Path, line: str, message: str) 
     config = write(tmp_path / "sitrep.toml", f"[opensearch]\n{line}\n")
     with pytest.raises(ConfigError, match=message):
         load_settings(config)
+
+
+# -- the edges (issue 9) ------------------------------------------------------------------
+def any_case(word: str) -> st.SearchStrategy[str]:
+    """`word` with each letter in either case (and the Kelvin sign for k, which lowers to k)."""
+    spellings = [st.sampled_from([c.lower(), c.upper(), *(["\u212a"] if c == "k" else [])]) for c in word]
+    return st.tuples(*spellings).map("".join)
+
+
+@given(key=any_case("http_token"))
+@settings(max_examples=100, deadline=None)
+def test_http_token_is_refused_in_any_letter_case(key: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        config = write(Path(directory) / "sitrep.toml", f'"{key}" = "hunter2-token"\n')
+        with pytest.raises(ConfigError, match="SITREP_HTTP_TOKEN") as refused:
+            load_settings(config)
+    assert "hunter2" not in str(refused.value)
+
+
+@given(section=any_case("opensearch"), key=st.sampled_from(["username", "password", "api_key"]).flatmap(
+    lambda name: st.tuples(st.just(name), any_case(name))
+))  # fmt: skip
+@settings(max_examples=150, deadline=None)
+def test_opensearch_credentials_are_refused_in_any_letter_case(section: str, key: tuple[str, str]) -> None:
+    name, spelt = key
+    with tempfile.TemporaryDirectory() as directory:
+        text = f'["{section}"]\nurl = "http://x:9200"\n"{spelt}" = "hunter2-secret"\n'
+        with pytest.raises(ConfigError, match=f"SITREP_OPENSEARCH__{name.upper()}") as refused:
+            load_settings(write(Path(directory) / "sitrep.toml", text))
+    assert "hunter2" not in str(refused.value)
+
+
+def test_sections_in_any_case_keep_their_paths_relative_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(tmp_path / "sitrep.toml", '[DEPLOY_LOG]\npath = "d.jsonl"\n')
+    monkeypatch.chdir("/")
+    settings = load_settings(config)
+    assert settings.deploy_log is not None and settings.deploy_log.path == tmp_path / "d.jsonl"
+    with pytest.raises(ConfigError, match="given twice"):
+        load_settings(write(tmp_path / "two.toml", '[files]\npaths = ["a"]\n[FILES]\npaths = ["b"]\n'))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://admin:hunter2@search:9200",
+        "http//admin:hunter2@search",
+        "https://admin:hunter2@/x",
+        "admin:hunter2@search:9200",
+    ],
+)
+def test_an_invalid_url_is_named_without_its_password(tmp_path: Path, url: str) -> None:
+    for text in (f'[opensearch]\nurl = "{url}"\n', f'[opensearch]\nurl = ["http://ok:9200", "{url}"]\n'):
+        with pytest.raises(ConfigError) as refused:
+            load_settings(write(tmp_path / "sitrep.toml", text))
+        assert "hunter2" not in str(refused.value) and "opensearch.url" in str(refused.value)
+
+
+# -- what --config may name ----------------------------------------------------------------
+def refused_quickly(path: Path, says: str) -> str:
+    """load_settings(path) refuses with a one-line message containing `says`, without hanging."""
+    outcome: list[BaseException | None] = []
+    worker = threading.Thread(target=lambda: outcome.append(_refusal(path)), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert outcome, f"load_settings({path}) hung"
+    (error,) = outcome
+    assert isinstance(error, ConfigError), error
+    message = str(error)
+    assert says in message and "\n" not in message and str(path) in message
+    return message
+
+
+def _refusal(path: Path) -> BaseException | None:
+    try:
+        load_settings(path)
+    except BaseException as error:  # handed to the test thread
+        return error
+    return None
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    refused_quickly(tmp_path, "is a directory, not a regular file")
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)
+    refused_quickly(fifo, "is a FIFO, not a regular file")
+
+
+def test_dev_zero_is_refused() -> None:
+    refused_quickly(Path("/dev/zero"), "is a character device, not a regular file")
+
+
+def test_a_missing_file_is_refused(tmp_path: Path) -> None:
+    refused_quickly(tmp_path / "absent.toml", "does not exist")
+
+
+def test_an_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write(tmp_path / "sitrep.toml", "")
+    config.chmod(0)
+    if os.geteuid() == 0:  # root reads it anyway: make the open fail as it would for anyone else
+        real_open = os.open
+
+        def denied(path: object, *args: object, **kwargs: object) -> int:
+            if Path(str(path)) == config:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "open", denied)
+    refused_quickly(config, "permission denied")
+
+
+def test_a_huge_file_is_refused(tmp_path: Path) -> None:
+    config = write(tmp_path / "sitrep.toml", "# " + "x" * (MAX_CONFIG_BYTES + 10) + "\n")
+    refused_quickly(config, "larger than")
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "sitrep.toml"
+    config.write_bytes(b'# \xff\xfe\n[files]\npaths = ["a"]\n')
+    refused_quickly(config, "not UTF-8")
+
+
+def test_the_cli_says_it_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sitrep.cli import main
+
+    assert main(["status", "--config", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a directory" in err and "Traceback" not in err

@@ -147,6 +147,27 @@ class GuardedConnection(Urllib3HttpConnection):
     ) -> Any:
         return super().perform_request(method, url, params, body, timeout, ignore, headers)
 
+    def log_request_fail(
+        self,
+        method: str,
+        full_url: str,
+        path: str,
+        body: Any,
+        duration: float,
+        status_code: int | None = None,
+        response: str | None = None,
+        exception: Exception | None = None,
+    ) -> None:
+        # opensearch-py logs every failed attempt at WARNING with its traceback: retries would
+        # fill stderr. One line each here; the traceback only with --verbose (DEBUG).
+        what = f"status {status_code}" if status_code else type(exception).__name__ if exception else "failed"
+        detail = f": {str(exception)[:200]}" if exception is not None else ""
+        logger.warning(
+            "OpenSearch %s %s failed after %.3f s (%s%s)", method, full_url, duration, what, detail
+        )
+        if exception is not None and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("OpenSearch %s %s failure in full", method, full_url, exc_info=exception)
+
     def _raise_warnings(self, warning_headers: Any) -> None:
         # Deprecation notices from the server are for operators, not a reason to fail a read
         # (opensearch-py would raise them as Python warnings).

@@ -176,18 +176,46 @@ def level_clause(fields: FieldMap, levels: Iterable[str]) -> dict[str, Any]:
     return any_of([{"term": {fields.level: {"value": word, "case_insensitive": True}}} for word in spellings])
 
 
+MAX_REGEXP_CHARS = 1000
+"""OpenSearch's `index.max_regex_length` default: a longer regexp fails the whole search."""
+
+
 def text_clause(fields: FieldMap, text: str) -> dict[str, Any]:
     """A case-insensitive substring of the message, as the file source matches: a regexp on
     the exact message, and a phrase on the text for messages too long to have one."""
     phrase = {"match_phrase": {fields.message: text}}
     if fields.message_keyword is None:
         return phrase
-    # A regexp, not a wildcard with case_insensitive: Lucene folds only ASCII case, and the
-    # file source folds every letter (`CAFÉ` finds `café`).
-    pattern = ".*" + "".join(_either_case(c) for c in text.lower()) + ".*"
-    regexp = {"regexp": {fields.message_keyword: {"value": pattern, "flags": "NONE"}}}
     unkeyed = {"bool": {"must_not": [{"exists": {"field": fields.message_keyword}}], "filter": [phrase]}}
-    return any_of([regexp, unkeyed])
+    return any_of([_substring(fields.message_keyword, text.lower()), unkeyed])
+
+
+def _substring(field: str, needle: str) -> dict[str, Any]:
+    """A regexp, not a wildcard with case_insensitive: Lucene folds only ASCII case, and the
+    file source folds every letter (`CAFÉ` finds `café`). Each letter spelt `[cC]` takes four
+    characters, so a text of about 250 letters passes OpenSearch's regexp length limit; longer
+    ones let Lucene fold ASCII letters (`case_insensitive`) and spell only other letters, and
+    a text longer still is split into pieces that must all occur (a few more lines may match
+    than the file source finds: the pieces are not required to be adjacent)."""
+    exact = ".*" + "".join(_either_case(c) for c in needle) + ".*"
+    if len(exact) <= MAX_REGEXP_CHARS:
+        return {"regexp": {field: {"value": exact, "flags": "NONE"}}}
+    pieces = _pieces([_folded(c) for c in needle], MAX_REGEXP_CHARS - 4)
+    regexps = [
+        {"regexp": {field: {"value": f".*{piece}.*", "flags": "NONE", "case_insensitive": True}}}
+        for piece in pieces
+    ]
+    return regexps[0] if len(regexps) == 1 else {"bool": {"filter": regexps}}
+
+
+def _pieces(parts: list[str], limit: int) -> list[str]:
+    """Consecutive runs of `parts` joined, each at most `limit` characters."""
+    pieces = [""]
+    for part in parts:
+        if pieces[-1] and len(pieces[-1]) + len(part) > limit:
+            pieces.append("")
+        pieces[-1] += part
+    return pieces
 
 
 _REGEXP_RESERVED = frozenset('.?+*|{}[]()"\\#@&<>~^-')
@@ -198,6 +226,11 @@ def _either_case(char: str) -> str:
     if upper != char and len(upper) == 1:
         return f"[{char}{upper}]"
     return "\\" + char if char in _REGEXP_RESERVED else char
+
+
+def _folded(char: str) -> str:
+    """As _either_case, for a regexp whose ASCII letters Lucene folds itself."""
+    return char if char.isascii() and char.isalpha() else _either_case(char)
 
 
 def any_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:

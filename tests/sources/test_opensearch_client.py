@@ -3,6 +3,7 @@ No node: a scripted connection stands in for the network (fault injection only).
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from typing import Any
@@ -304,3 +305,29 @@ def test_requests_share_what_is_left_of_the_call_deadline() -> None:
     with tool_call("search_logs", 0.1), pytest.raises(SourceTimeout, match="deadline has come"):
         client(script).get("/")  # nothing left for a second request: not even sent
     assert all(timeout is not None and timeout <= 1.8 for *_, timeout in script.sent)
+
+
+# -- the edges (issue 9) ------------------------------------------------------------------
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def test_each_failed_attempt_is_one_line_the_traceback_only_when_verbose(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A real refused connection through opensearch-py's own urllib3 connection."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    readonly = ReadOnlyClient(settings(url=url), budget_seconds=30, sleep=lambda _: None)
+    with caplog.at_level(logging.WARNING), pytest.raises(SourceUnavailable):
+        readonly.get("/")
+    failures = [r for r in caplog.records if "failed after" in r.getMessage()]
+    assert len(failures) == 5 and all(r.levelno == logging.WARNING and r.exc_info is None for r in failures)
+    assert all(r.exc_info is None and r.exc_text is None for r in caplog.records), [
+        r.getMessage() for r in caplog.records
+    ]
+    assert all("\n" not in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG), pytest.raises(SourceUnavailable):
+        readonly.get("/")
+    assert any(r.levelno == logging.DEBUG and r.exc_info for r in caplog.records)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import copy
+import json
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sitrep.records import LogQuery
 from sitrep.settings import FieldNames
 from sitrep.sources.opensearch_query import (
+    MAX_REGEXP_CHARS,
     FieldMap,
     beyond_clause,
     level_clause,
@@ -21,7 +26,7 @@ from sitrep.sources.opensearch_query import (
     text_clause,
     window_counts,
 )
-from tests.sources.fake_opensearch import DYNAMIC_CAPS
+from tests.sources.fake_opensearch import DYNAMIC_CAPS, Script, source
 
 
 def dynamic() -> FieldMap:
@@ -192,3 +197,64 @@ def test_a_page_of_groups_reads_counts_times_and_services() -> None:
 )
 def test_a_partial_answer_is_recognised(answer: dict[str, Any], trouble: str | None) -> None:
     assert shard_trouble(answer) == trouble
+
+
+# -- long query text (issue 9) ----------------------------------------------------------------
+def _regexps(clause: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if "regexp" in clause:
+        found.append(next(iter(clause["regexp"].values())))
+    for value in clause.get("bool", {}).values():
+        for item in value if isinstance(value, list) else []:
+            found += _regexps(item)
+    return found
+
+
+def _lucene_matches(regexp: dict[str, Any], message: str) -> bool:
+    """Our regexps use only `.*`, `[xX]`, escapes and literals: Python reads them the same
+    way (with ASCII-only folding for case_insensitive, as Lucene does)."""
+    flags = re.DOTALL | (re.IGNORECASE | re.ASCII if regexp.get("case_insensitive") else 0)
+    return re.fullmatch(regexp["value"], message, flags) is not None
+
+
+@given(
+    text=st.text(
+        alphabet=st.sampled_from([*"abcXYZ 09", "é", "Ö", "-", ".", "*", "#", "ß"]), min_size=1, max_size=500
+    ),
+    data=st.data(),
+)
+@settings(max_examples=300, deadline=None)
+def test_long_query_text_fits_the_regexp_limit_and_matches_as_files_do(
+    text: str, data: st.DataObject
+) -> None:
+    regexps = _regexps(text_clause(dynamic(), text))
+    assert regexps and all(len(r["value"]) <= MAX_REGEXP_CHARS for r in regexps)
+    cased = "".join(data.draw(st.sampled_from([c, c.upper()])) if len(c.upper()) == 1 else c for c in text)
+    message = f"before {cased} after"
+    assert all(_lucene_matches(r, message) for r in regexps)  # the file source finds it: so must OpenSearch
+    if len(regexps) == 1:  # one regexp is exact: a message without the text does not match
+        other = "x" + text[1:] if text[0].lower() != "x" else "y" + text[1:]
+        assert _lucene_matches(regexps[0], other) == (text.lower() in other.lower())
+
+
+@pytest.mark.parametrize("text", ["a" * 250, "é" * 249, "-" * 500, "Ünïcödé " * 62, "x" * 500])
+def test_query_texts_the_tool_accepts_are_accepted_by_opensearch(text: str) -> None:
+    script = Script(
+        [
+            (200, DYNAMIC_CAPS),
+            (
+                200,
+                {
+                    "took": 1,
+                    "timed_out": False,
+                    "_shards": {"total": 1, "failed": 0},
+                    "hits": {"total": {"value": 0}, "hits": []},
+                },
+            ),
+        ]
+    )
+    page = source(script).search(LogQuery(0.0, 60.0, text=text), 10)
+    assert page.total == 0
+    body = json.loads(script.sent[-1][3])
+    regexps = _regexps(body["query"]["bool"]["filter"][-1])
+    assert regexps and all(len(r["value"]) <= MAX_REGEXP_CHARS for r in regexps)
