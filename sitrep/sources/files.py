@@ -106,7 +106,11 @@ class FileLogSource:
                     continue
                 if _matches(record, query, needle):
                     yield record
-        if lines.stopped_at is not None:
+        if lines.too_long:
+            report.partial = True
+            report.skip(where, lines.stopped_at or 0)
+            report.note(f"stopped reading {path} at line {lines.stopped_at:,}: a line of over 64 MiB")
+        elif lines.stopped_at is not None:
             report.partial = True
             report.note(
                 f"stopped reading {path} at line {lines.stopped_at:,}: the call's deadline came; "

@@ -70,8 +70,6 @@ def _walk(base: str, parts: tuple[str, ...]) -> Iterator[str]:
 
 def _any_depth(base: str, rest: tuple[str, ...], seen: set[tuple[int, int]]) -> Iterator[str]:
     """`**`: `rest` matched in `base` and in every directory below it, each entered once."""
-    if rest:
-        yield from _walk(base, rest)
     try:
         info = os.stat(base or ".")  # noqa: PTH116
     except OSError:
@@ -79,6 +77,8 @@ def _any_depth(base: str, rest: tuple[str, ...], seen: set[tuple[int, int]]) -> 
     if (info.st_dev, info.st_ino) in seen:
         return  # a symlink back to where the walk has been
     seen.add((info.st_dev, info.st_ino))
+    if rest:
+        yield from _walk(base, rest)
     for name, is_dir in _entries(base):
         if name.startswith("."):
             continue

@@ -64,7 +64,9 @@ _PLAIN = re.compile(
     (?P<message>.*)$""",
     re.VERBOSE | re.IGNORECASE,
 )
-_LOGFMT_PAIR = re.compile(r'([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)')
+# A key starts a token, and no repeat gives back what it took: a 20 KB word with no `=` costs
+# one pass, not one per position (which made a long plain line quadratic).
+_LOGFMT_PAIR = re.compile(r'(?<!\S)([^\s=]++)=("(?:[^"\\]++|\\.)*+"|\S*+)')
 _LOGFMT_START = re.compile(r"^[A-Za-z_@][\w.@-]*=")
 
 
