@@ -13,12 +13,20 @@ from sitrep.redact import sanitize
 M = TypeVar("M", bound=BaseModel)
 
 
+REDACT_MARGIN = 16_384
+"""Text this far past what is shown is redacted with it: longer than any secret the redactor
+knows whole (a private key cut off after its BEGIN line is redacted all the same)."""
+
+
 def clip(text: str, limit: int) -> str:
-    """Redact first (a cut could hide half a secret from the redactor), then cut to `limit`."""
-    clean = sanitize(text)
-    if len(clean) <= limit:
+    """Redact first (a cut could hide half a secret from the redactor), then cut to `limit`.
+    Only the start of a long text is redacted: a 30 MB line costs what 16 KB of it does."""
+    whole = len(text)
+    clean = sanitize(text[: limit + REDACT_MARGIN])
+    if whole <= limit + REDACT_MARGIN and len(clean) <= limit:
         return clean
-    return f"{clean[:limit]}…[+{len(clean) - limit} chars]"
+    more = len(clean) - limit if whole <= limit + REDACT_MARGIN else whole - limit
+    return f"{clean[:limit]}…[+{more} chars]"
 
 
 def clip_optional(text: str | None, limit: int) -> str | None:

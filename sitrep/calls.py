@@ -5,6 +5,10 @@ A tool call runs in a worker thread; the context variable travels with it. Sourc
 (each backend's own timeout is only a bound on one request), and report themselves with
 `touched()` so that the audit log can say what the agent read. Outside a call (the CLI, the
 tests of one source) there is no deadline and nothing is recorded.
+
+A call the server has given up on (its deadline passed, or the client cancelled it) is marked
+`cancelled`; every loop that reads calls `check()`, which then raises `Cancelled`, so the
+worker thread stops instead of burning CPU and memory on an answer no one will read.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-__all__ = ["Call", "current", "expired", "time_left", "tool_call", "touched"]
+__all__ = ["Call", "Cancelled", "check", "current", "expired", "time_left", "tool_call", "touched"]
 
 RESERVE_SHARE = 0.1
 """The share of a call's deadline kept back from the sources, to build the answer from
@@ -31,6 +35,13 @@ class Call:
     reserve: float
     sources: set[str] = field(default_factory=set)
     timed_out: bool = False
+    cancelled: bool = False
+    """Set by the server when it stops waiting for the call; the work must then stop."""
+
+
+class Cancelled(BaseException):
+    """Raised by `check()` in a call the server has given up on. A BaseException, like
+    asyncio's CancelledError, so that no `except Exception` on the way turns it into data."""
 
 
 _CURRENT: ContextVar[Call | None] = ContextVar("sitrep_call", default=None)
@@ -56,11 +67,20 @@ def time_left() -> float:
     call = _CURRENT.get()
     if call is None:
         return float("inf")
+    if call.cancelled:
+        return float("-inf")
     return call.deadline - call.reserve - time.monotonic()
 
 
 def expired() -> bool:
     return time_left() <= 0
+
+
+def check() -> None:
+    """Raise `Cancelled` if this call has been given up on; cheap enough for every line read."""
+    call = _CURRENT.get()
+    if call is not None and call.cancelled:
+        raise Cancelled(call.tool)
 
 
 def touched(source: str) -> None:

@@ -78,25 +78,37 @@ class LogQuery:
     """Case-insensitive substring of the message."""
 
 
+MAX_SKIP_EXAMPLES = 5
+
+
 @dataclass(slots=True)
 class ScanReport:
     """What a read could not use, so answers can say what they left out. One report may
-    collect several passes over the same files; a bad line is counted once."""
+    collect several passes over the same files; a bad line is counted once.
 
-    skipped_at: set[tuple[str, int]] = field(default_factory=set)
-    """(file, line number) of lines that could not be read (corrupt JSON, no timestamp)."""
+    Skipped lines are counted, not kept: a file of fifteen million bad lines costs a counter
+    and a line number, not a set of fifteen million entries."""
+
+    lines_skipped: int = 0
+    """Lines that could not be read (corrupt JSON, no timestamp, too long, too deep)."""
+    examples: list[tuple[str, int]] = field(default_factory=list)
+    """(file, line number) of the first few skipped lines."""
     partial: bool = False
     notes: list[str] = field(default_factory=list)
     ungrouped: dict[int, int] = field(default_factory=dict)
     """Matched lines per window that a backend counted but could not return as text (too many
     distinct messages): they still count in totals, as lines not grouped into patterns."""
-
-    @property
-    def lines_skipped(self) -> int:
-        return len(self.skipped_at)
+    _counted_to: dict[str, int] = field(default_factory=dict, repr=False)
+    """Per file, the last line number counted: a later pass over the same file (which reads
+    it in the same order) counts only the bad lines beyond it."""
 
     def skip(self, where: str, line: int) -> None:
-        self.skipped_at.add((where, line))
+        if line <= self._counted_to.get(where, 0):
+            return
+        self._counted_to[where] = line
+        self.lines_skipped += 1
+        if len(self.examples) < MAX_SKIP_EXAMPLES:
+            self.examples.append((where, line))
 
     def note(self, text: str) -> None:
         if text not in self.notes:

@@ -124,6 +124,8 @@ class Runtime:
             return []
         if read.lines_skipped:
             notes.append(f"deploy log: {read.lines_skipped} unreadable line(s) skipped")
+        if not read.complete:
+            notes.append("deploy log: the call's deadline came before its end; later deploys are missing")
         wanted = self.deploy_log_environment
         return [d for d in read.deploys if wanted is None or d.environment == wanted]
 

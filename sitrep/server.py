@@ -170,11 +170,12 @@ def add_read_tool(server: MCPServer, rt: Runtime, tool: Callable[..., BaseModel]
 
 async def _run(rt: Runtime, tool: Callable[..., BaseModel], arguments: dict[str, Any]) -> CallToolResult:
     deadline = rt.settings.deadline_seconds
+    call = current()
     try:
         with anyio.fail_after(deadline):
             result = await anyio.to_thread.run_sync(partial(tool, rt, **arguments), abandon_on_cancel=True)
     except TimeoutError:
-        if (call := current()) is not None:
+        if call is not None:
             call.timed_out = True
         raise ToolError(
             f"{tool.__name__} did not finish within {deadline:g} s; narrow the time range or name a service"
@@ -188,6 +189,11 @@ async def _run(rt: Runtime, tool: Callable[..., BaseModel], arguments: dict[str,
             f"internal error in {tool.__name__} ({type(error).__name__}): a sitrep bug, not a fact about "
             "the incident; the other tools still work, and the details are in sitrep's log"
         ) from None
+    finally:
+        # The thread is abandoned on a timeout or a client's cancel, not stopped: this tells
+        # its loops (through calls.check) to stop. Harmless when the thread has finished.
+        if call is not None:
+            call.cancelled = True
     return CallToolResult(
         content=[TextContent(type="text", text=as_json(result))], structured_content=as_data(result)
     )

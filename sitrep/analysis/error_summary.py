@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sitrep.analysis.classify import classify
 from sitrep.analysis.patterns import OVERFLOW, PatternMiner
+from sitrep.calls import check
 from sitrep.records import MessageGroup
 
 
@@ -71,6 +72,7 @@ def summarize_patterns(
     before: dict[int, int] = {}
     baseline_total = 0
     for window, group in groups:
+        check()
         key = miner.add(group.message, group.count)
         if window == current:
             seen.setdefault(key, _Seen()).add(group)

@@ -32,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from sitrep.calls import check
 from sitrep.redact import sanitize
 
 __all__ = ["OVERFLOW", "WILDCARD", "Mining", "PatternMiner", "Template", "mine_in_order", "pattern_id"]
@@ -44,6 +45,8 @@ WILDCARD = "<*>"
 MAX_MESSAGE_CHARS = 500
 """Longer messages are mined on their first words only: it bounds the cost of a line, and a
 16 KB object dump is told apart from its siblings by its beginning."""
+
+_REDACT_MARGIN = 16_384
 
 _REMEMBERED = 1 << 16
 """How many recent messages are remembered to skip masking a repeat; the memory is bounded
@@ -273,8 +276,12 @@ def _clean_shape(shape: str, message: str) -> str:
     (`SOpSE<*>VS`), which no redaction could recognise afterwards, so the message itself is
     redacted - once per new shape, not per line: messages of one shape share every letter,
     so a secret in one is in all of them."""
-    clean = sanitize(message)
-    return shape if clean == message else shape_of(clean)
+    # Only the start of a message makes its shape: the rest is not redacted either, so a
+    # 30 MB message costs a bounded pass (the margin is longer than any secret the redactor
+    # knows whole; a private key cut off after its BEGIN line is still redacted).
+    head = message[: MAX_MESSAGE_CHARS + _REDACT_MARGIN]
+    clean = sanitize(head)
+    return shape if clean == head else shape_of(clean)
 
 
 def shape_of(message: str) -> str:
@@ -315,6 +322,7 @@ def _mine(shapes: Sequence[str], counts: Sequence[int]) -> tuple[list[Template],
     cluster_of_unit = [0] * len(units)
     texts: list[str] = []
     for group in by_length.values():
+        check()  # clustering many shapes takes a while: stop when the call is given up on
         for members in _cluster_same_length([units[u] for u in group]):
             cluster = [group[m] for m in members]
             for unit in cluster:
@@ -381,6 +389,7 @@ def _cluster_same_length(units: list[Tokens]) -> list[list[int]]:
     members: dict[int, list[int]] = {i: [i] for i in range(len(units))}
     templates: dict[int, Tokens] = dict(enumerate(units))
     while merges := _mergeable(templates):
+        check()
         for group in merges:
             _union(parent, group)
         regrouped: dict[int, list[int]] = defaultdict(list)

@@ -113,19 +113,23 @@ def path_risks(changes: Iterable[FileChange]) -> list[Risk]:
 def conflict_marker_risks(added_lines: Iterable[tuple[str, str]]) -> list[Risk]:
     """Files where a `<<<<<<< ` or `>>>>>>> ` line was committed; a lone `=======` is an underline."""
     markers: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
     confirmed: set[str] = set()
     for path, line in added_lines:
         if _MARKER.match(line):
-            markers.setdefault(path, []).append(line.rstrip()[:60])
+            counts[path] = counts.get(path, 0) + 1
+            examples = markers.setdefault(path, [])
+            if len(examples) < 3:  # counted, not kept: a file may hold millions
+                examples.append(line.rstrip()[:60])
             if not line.startswith("="):
                 confirmed.add(path)
     return [
         Risk(
             "conflict_markers",
             "high",
-            f"{len(lines)} committed merge-conflict marker line(s)",
+            f"{counts[path]} committed merge-conflict marker line(s)",
             path=path,
-            evidence=tuple(lines[:3]),
+            evidence=tuple(lines),
         )
         for path, lines in sorted(markers.items())
         if path in confirmed

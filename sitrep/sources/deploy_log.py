@@ -1,4 +1,7 @@
-"""The deploy log: NDJSON, one deploy a line. It is the source of truth for *when*."""
+"""The deploy log: NDJSON, one deploy a line. It is the source of truth for *when*.
+
+A line that cannot be read, for whatever reason, is skipped and counted; each field is cut to
+a bound when read, and a line is read to its first MiB at most."""
 
 from __future__ import annotations
 
@@ -12,13 +15,20 @@ from sitrep.errors import SourceUnavailable
 from sitrep.records import Deploy
 from sitrep.settings import DeployLogSource
 from sitrep.sources.base import SourceStatus
+from sitrep.sources.lines import LineReader
 from sitrep.timespec import parse_instant
+
+_NAME_CHARS = 200
+_TEXT_CHARS = 2_000
+_STATE_CHARS = 64
 
 
 @dataclass(slots=True)
 class DeployLogRead:
     deploys: list[Deploy]
     lines_skipped: int
+    complete: bool = True
+    """False when the call's deadline stopped the reading."""
 
 
 class DeployLog:
@@ -33,7 +43,7 @@ class DeployLog:
     def read(self) -> DeployLogRead:
         touched(self.name)
         try:
-            handle = self.path.open(encoding="utf-8", errors="replace")
+            handle = self.path.open("rb")
         except FileNotFoundError:
             raise SourceUnavailable(self.name, f"{self.path} does not exist; fix [deploy_log] path") from None
         except OSError as error:
@@ -41,16 +51,17 @@ class DeployLog:
         deploys: list[Deploy] = []
         skipped = 0
         with handle:
-            for line in handle:
+            lines = LineReader(handle)
+            for _, line, cut in lines:
                 if not line.strip():
                     continue
-                deploy = _parse(line)
+                deploy = None if cut else _parse(line)
                 if deploy is None:
                     skipped += 1
                 else:
                     deploys.append(deploy)
         deploys.sort(key=lambda d: d.timestamp)
-        return DeployLogRead(deploys, skipped)
+        return DeployLogRead(deploys, skipped, lines.stopped_at is None)
 
     def status(self) -> SourceStatus:
         started = time.perf_counter()
@@ -62,36 +73,47 @@ class DeployLog:
         detail = f"{self.path}: {len(read.deploys)} deploys of {', '.join(services) or 'no service'}"
         if read.lines_skipped:
             detail += f"; {read.lines_skipped} unreadable line(s) skipped"
+        if not read.complete:
+            detail += "; not read to its end within the deadline"
         return SourceStatus(self.name, self.kind, True, _ms(started), detail)
 
 
 def _parse(line: str) -> Deploy | None:
+    """The deploy of a line, or None when it cannot be read for any reason."""
     try:
-        obj = json.loads(line)
-    except ValueError:
+        return _deploy(json.loads(line))
+    except Exception:  # corrupt, nested too deep, odd types: one bad line must not hide the log
         return None
+
+
+def _deploy(obj: object) -> Deploy | None:
     if not isinstance(obj, dict):
         return None
-    moment = parse_instant(str(obj.get("timestamp", "")))
+    stamp = obj.get("timestamp")
+    moment = parse_instant(stamp) if isinstance(stamp, str) and len(stamp) <= 64 else None
     service, version = obj.get("service"), obj.get("version")
     if moment is None or not isinstance(service, str) or not service or version is None:
         return None
-    sha = obj.get("sha")
+    sha = _text(obj.get("sha"), _STATE_CHARS)
     return Deploy(
-        service=service,
-        version=str(version),
+        service=service[:_NAME_CHARS],
+        version=_text(version, _NAME_CHARS) or "",
         timestamp=moment,
-        sha=str(sha).lower() if sha else None,
-        author=_text(obj.get("author")),
-        message=_text(obj.get("description")),
+        sha=sha.lower() if sha else None,
+        author=_text(obj.get("author"), _NAME_CHARS),
+        message=_text(obj.get("description"), _TEXT_CHARS),
         source="deploy_log",
-        status=_text(obj.get("status")),
-        environment=_text(obj.get("environment")),
+        status=_text(obj.get("status"), _STATE_CHARS),
+        environment=_text(obj.get("environment"), _NAME_CHARS),
     )
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+def _text(value: object, limit: int) -> str | None:
+    """A field as text cut to `limit`: a string as it is, anything else as compact JSON."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
+    return text[:limit]
 
 
 def _ms(started: float) -> float:

@@ -1,33 +1,32 @@
 """Local log files, the embedded default: globs of NDJSON, logfmt or plain files (`.gz` too).
 
 Files are streamed line by line on every query, never loaded whole, so a day of logs costs
-one pass and a little memory. A line that cannot be read is skipped and counted.
+one pass and a little memory: a line is read to its first MiB at most (`LineReader`). A line
+that cannot be read is skipped and counted.
 """
 
 from __future__ import annotations
 
-import glob
 import gzip
 import heapq
-import os
 import re
 import time
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 from sitrep.analysis.stats import percentile
-from sitrep.calls import expired, touched
+from sitrep.calls import time_left, touched
 from sitrep.records import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
 from sitrep.settings import FieldNames, FilesSource
 from sitrep.sources.base import LogPage, SourceStatus
+from sitrep.sources.globbing import expand
+from sitrep.sources.lines import MAX_LINE_BYTES, LineReader
 from sitrep.sources.logparse import Format, LineParser, parse_timestamp
 from sitrep.timespec import from_epoch, isoformat
 
 _TAIL_BYTES = 65536
-_CHECK_EVERY = (1 << 13) - 1
-"""The deadline is looked at once every 8,192 lines: often enough, and costs nothing."""
 
 
 class FileLogSource:
@@ -45,12 +44,18 @@ class FileLogSource:
         self._quick_ts = re.compile(r'"' + re.escape(fields.timestamp) + r'"\s*:\s*"([^"]+)"')
         self._services_cache: dict[tuple[str, int, float], frozenset[str]] = {}
 
-    def paths(self) -> list[Path]:
+    def paths(self, report: ScanReport | None = None) -> list[Path]:
+        """The files the globs match; with `report`, says so there if the deadline cut the
+        listing short."""
         found: set[str] = set()
         for pattern in self._globs:
-            # glob.glob, not Path.glob: configured patterns may be absolute and use ~ and **.
-            matches = glob.glob(os.path.expanduser(pattern), recursive=True)  # noqa: PTH207, PTH111
-            found.update(match for match in matches if Path(match).is_file())
+            expansion = expand(pattern)
+            found.update(expansion.files)
+            if not expansion.complete:
+                if report is not None:
+                    report.partial = True
+                    report.note(f"stopped listing the files of {pattern}: the call's deadline came")
+                break
         return [Path(p) for p in sorted(found)]
 
     def _parser(self, path: Path) -> LineParser:
@@ -61,12 +66,14 @@ class FileLogSource:
         """Every matching line, file by file (not globally time-ordered). Reading stops,
         and says so, when the tool call's deadline comes: a partial answer beats none."""
         touched(self.name)
-        for path in self.paths():
-            yield from self._file_records(path, query, report)
-            if report.partial and expired():
+        for path in self.paths(report):
+            if not (yield from self._file_records(path, query, report)):
                 return
 
-    def _file_records(self, path: Path, query: LogQuery, report: ScanReport) -> Iterator[LogRecord]:
+    def _file_records(
+        self, path: Path, query: LogQuery, report: ScanReport
+    ) -> Generator[LogRecord, None, bool]:
+        """The matching records of one file; returns False when the deadline stopped it."""
         parser = self._parser(path)
         needle = query.text.lower() if query.text else None
         # A line can only belong to a wanted service if it names it, unless the file's
@@ -81,17 +88,13 @@ class FileLogSource:
         except OSError as error:
             report.partial = True
             report.note(f"could not read {path}: {error.strerror or error}")
-            return
+            return True
         where = str(path)
         with handle:
-            for number, line in enumerate(handle, start=1):
-                if not number & _CHECK_EVERY and expired():
-                    report.partial = True
-                    report.note(
-                        f"stopped reading {path} at line {number:,}: the call's deadline came; "
-                        "counts are low, narrow since or name a service"
-                    )
-                    return
+            lines = LineReader(handle)
+            for number, line, cut in lines:
+                if cut:
+                    report.note(f"lines over {MAX_LINE_BYTES >> 20} MiB are read to their first MiB only")
                 if names is not None and not any(name in line for name in names):
                     continue
                 if not self._may_match(line, query):
@@ -103,6 +106,18 @@ class FileLogSource:
                     continue
                 if _matches(record, query, needle):
                     yield record
+        if lines.too_long:
+            report.partial = True
+            report.skip(where, lines.stopped_at or 0)
+            report.note(f"stopped reading {path} at line {lines.stopped_at:,}: a line of over 64 MiB")
+        elif lines.stopped_at is not None:
+            report.partial = True
+            report.note(
+                f"stopped reading {path} at line {lines.stopped_at:,}: the call's deadline came; "
+                "counts are low, narrow since or name a service"
+            )
+            return False
+        return True
 
     def _may_match(self, line: str, query: LogQuery) -> bool:
         match = self._quick_ts.search(line, 0, 200)
@@ -115,6 +130,8 @@ class FileLogSource:
         touched(self.name)
         names: set[str] = set()
         for path in self.paths():
+            if time_left() <= 0:  # the deadline came while listing: the names found so far
+                break
             try:
                 stat = path.stat()
             except OSError:
@@ -238,10 +255,10 @@ class _Tally:
         return self.stats
 
 
-def _open(path: Path) -> IO[str]:
+def _open(path: Path) -> IO[bytes]:
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open(encoding="utf-8", errors="replace")
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # a GzipFile is a binary IO
+    return path.open("rb")
 
 
 def _matches(record: LogRecord, query: LogQuery, needle: str | None) -> bool:

@@ -3,19 +3,28 @@
 Every ref is validated and placed after `--end-of-options`, so no caller-supplied string can
 become an option (`--output=FILE` once wrote files through another server's read tool).
 Optional locks are off, and external diff and textconv programs never run.
+
+git's output is streamed, never read whole: each record (a line, a commit, a path) is cut to
+`MAX_RECORD_BYTES` and the rest of it discarded unread, the whole read stops at
+`MAX_OUTPUT_BYTES`, and the process is killed when the output is over that cap, when the
+call's deadline comes, or when the call is given up on. A 1 MB commit subject or a 400 MB
+changed file costs a bounded amount of memory and time.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import selectors
 import subprocess
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from sitrep.calls import time_left, touched
+from sitrep.calls import check, time_left, touched
 from sitrep.errors import InputError, SourceResponseError, SourceTimeout, SourceUnavailable, WriteRefused
 from sitrep.records import Commit, Deploy, FileChange
 from sitrep.settings import GitSource
@@ -29,8 +38,18 @@ _REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,199}$")
 _TAG_PATTERN = re.compile(r"^[A-Za-z0-9._/*?+-]{1,100}$")
 _SHA = re.compile(r"^[0-9a-f]{4,64}$")
 _FIELD, _RECORD = "\x1f", "\x1e"
-_COMMIT_FORMAT = "%H%x1f%P%x1f%an%x1f%ct%x1f%s%x1e"
+# The commit time before the author and subject: a record cut short keeps what dates it.
+_COMMIT_FORMAT = "%H%x1f%P%x1f%ct%x1f%an%x1f%s%x1e"
 _MAX_HISTORY = 500
+MAX_RECORD_BYTES = 16 << 10
+"""A record of git's output (a line, a commit, a path) is cut here."""
+MAX_OUTPUT_BYTES = 256 << 20
+"""git's output is read to here at most, then the process is killed."""
+MAX_TEXT_BYTES = 32 << 20
+"""An answer read whole (a list of names or shas) is read to here at most."""
+MAX_DIFF_BYTES = 64 << 20
+"""A diff is scanned (for conflict markers) to here at most."""
+_CHUNK = 1 << 16
 # Hardening that comes from us, not from any caller: a repository's own config must not
 # make a read start a program (fsmonitor hooks run on some read paths).
 _ENV = {
@@ -65,6 +84,106 @@ class Merge:
     refs: tuple[str, ...]
 
 
+class GitOutput:
+    """The output of one git process, read as it comes: records ended by `separator` (or raw
+    chunks for an empty separator), each cut to `MAX_RECORD_BYTES`. After the loop,
+    `records_cut` counts the records that were cut and `over_cap` says the output went past
+    `max_bytes` (the process was then killed and the records read so far are all there is).
+    The process is killed too at the deadline (SourceTimeout), or when the call is given up on."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        timeout: float,
+        ok: tuple[int, ...],
+        separator: bytes,
+        max_bytes: int,
+    ) -> None:
+        self._name, self._argv, self._timeout, self._ok = name, argv, timeout, ok
+        self._separator, self._max_bytes = separator, max_bytes
+        self.records_cut = 0
+        self.over_cap = False
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        subcommand = self._argv[4]
+        with tempfile.TemporaryFile() as errors:
+            try:
+                process = subprocess.Popen(
+                    self._argv,
+                    stdout=subprocess.PIPE,
+                    stderr=errors,
+                    stdin=subprocess.DEVNULL,
+                    env={**os.environ, **_ENV},
+                )
+            except FileNotFoundError:
+                raise SourceUnavailable(self._name, "the git program is not installed") from None
+            try:
+                assert process.stdout is not None
+                yield from self._split(self._chunks(process.stdout, subcommand))
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                process.wait()
+                process.stdout.close()  # type: ignore[union-attr]
+            if not self.over_cap and process.returncode not in self._ok:
+                errors.seek(max(0, errors.seek(0, os.SEEK_END) - 4096))
+                message = errors.read().decode("utf-8", "replace").strip().splitlines()
+                detail = message[-1] if message else process.returncode
+                raise SourceResponseError(self._name, f"git {subcommand} failed: {detail}")
+
+    def _chunks(self, stdout: IO[bytes], subcommand: str) -> Iterator[bytes]:
+        """What git writes, as it comes, until it ends, the cap, or the deadline."""
+        deadline = time.monotonic() + self._timeout
+        descriptor = stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(descriptor, selectors.EVENT_READ)
+            while True:
+                check()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise SourceTimeout(self._name, f"git {subcommand} took over {self._timeout:.3g} s")
+                if not selector.select(min(left, 0.25)):
+                    continue
+                chunk = os.read(descriptor, _CHUNK)
+                if not chunk:
+                    return
+                self.bytes_read += len(chunk)
+                if self.bytes_read > self._max_bytes:
+                    self.over_cap = True
+                    yield chunk[: len(chunk) - (self.bytes_read - self._max_bytes)]
+                    return
+                yield chunk
+
+    def _split(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        separator = self._separator
+        if not separator:
+            yield from chunks
+            return
+        record = bytearray()
+        dropping = False
+        for chunk in chunks:
+            start = 0
+            while True:
+                end = chunk.find(separator, start)
+                piece = chunk[start:] if end < 0 else chunk[start:end]
+                if not dropping:
+                    room = MAX_RECORD_BYTES - len(record)
+                    record += piece[:room]
+                    if len(piece) > room:
+                        dropping = True
+                        self.records_cut += 1
+                if end < 0:
+                    break
+                yield bytes(record)
+                record.clear()
+                dropping = False
+                start = end + len(separator)
+        if record:
+            yield bytes(record)
+
+
 class GitRepo:
     """One service's repository."""
 
@@ -93,6 +212,41 @@ class GitRepo:
         paths: Sequence[str] = (),
         ok: tuple[int, ...] = (0,),
     ) -> str:
+        """git's whole output as text (to `MAX_OUTPUT_BYTES`), for the small answers."""
+        output = self._stream(
+            subcommand, *options, refs=refs, paths=paths, ok=ok, separator=b"", max_bytes=MAX_TEXT_BYTES
+        )
+        text = b"".join(output).decode("utf-8", "replace")
+        if output.over_cap:
+            raise SourceResponseError(
+                self.name, f"git {subcommand} wrote over {MAX_TEXT_BYTES >> 20} MiB; not read further"
+            )
+        return text
+
+    def _records(
+        self,
+        subcommand: str,
+        *options: str,
+        refs: Sequence[str] = (),
+        paths: Sequence[str] = (),
+        separator: bytes = b"\n",
+        max_bytes: int | None = None,
+    ) -> GitOutput:
+        """git's output as records ended by `separator`, each cut to `MAX_RECORD_BYTES`."""
+        return self._stream(
+            subcommand, *options, refs=refs, paths=paths, separator=separator, max_bytes=max_bytes
+        )
+
+    def _stream(
+        self,
+        subcommand: str,
+        *options: str,
+        refs: Sequence[str] = (),
+        paths: Sequence[str] = (),
+        ok: tuple[int, ...] = (0,),
+        separator: bytes = b"\n",
+        max_bytes: int | None = None,
+    ) -> GitOutput:
         if subcommand not in READ_SUBCOMMANDS:
             raise WriteRefused(f"git {subcommand} is not an allowlisted read; sitrep only reads repositories")
         if any(option == "-c" or option.startswith("--output") for option in options):
@@ -109,25 +263,7 @@ class GitRepo:
             argv += ["--end-of-options", *refs]
         if paths:
             argv += ["--", *paths]
-        try:
-            done = subprocess.run(
-                argv,
-                capture_output=True,
-                timeout=timeout,
-                env={**os.environ, **_ENV},
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise SourceTimeout(self.name, f"git {subcommand} took over {timeout:.3g} s") from None
-        except FileNotFoundError:
-            raise SourceUnavailable(self.name, "the git program is not installed") from None
-        if done.returncode not in ok:
-            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise SourceResponseError(
-                self.name, f"git {subcommand} failed: {message[-1] if message else done.returncode}"
-            )
-        return done.stdout.decode("utf-8", "replace")
+        return GitOutput(self.name, argv, timeout, ok, separator, max_bytes or MAX_OUTPUT_BYTES)
 
     # -- reads --------------------------------------------------------------------------
     def check(self) -> None:
@@ -155,28 +291,18 @@ class GitRepo:
 
     def history(self, limit: int = _MAX_HISTORY) -> list[Commit]:
         """First-parent commits of the deploy branch, newest first."""
-        out = self._git(
-            "log",
+        return self._commit_log(
             "--first-parent",
             f"--max-count={limit}",
-            f"--format={_COMMIT_FORMAT}",
             refs=[self.branch],
             paths=[self.subpath] if self.subpath else (),
         )
-        return list(_parse_commits(out))
 
     def range_commits(self, base: str, head: str, limit: int) -> list[Commit]:
         """First-parent commits after `base` up to `head`, newest first."""
         validate_ref(base)
         validate_ref(head)
-        out = self._git(
-            "log",
-            "--first-parent",
-            f"--max-count={limit}",
-            f"--format={_COMMIT_FORMAT}",
-            refs=[f"{base}..{head}"],
-        )
-        return list(_parse_commits(out))
+        return self._commit_log("--first-parent", f"--max-count={limit}", refs=[f"{base}..{head}"])
 
     def commits(self, shas: Sequence[str]) -> dict[str, Commit]:
         """Details of the named commits, by full sha."""
@@ -184,8 +310,7 @@ class GitRepo:
             return {}
         for sha in shas:
             validate_ref(sha)
-        out = self._git("log", "--no-walk=unsorted", f"--format={_COMMIT_FORMAT}", refs=list(shas))
-        return {commit.sha: commit for commit in _parse_commits(out)}
+        return {commit.sha: commit for commit in self._commit_log("--no-walk=unsorted", refs=list(shas))}
 
     def deploys(self) -> list[Deploy]:
         """What git alone says was deployed: first-parent commits, or tags matching the pattern."""
@@ -239,27 +364,53 @@ class GitRepo:
         )
         return _merge_changes(_parse_name_status(status_out), _parse_numstat(stat_out))
 
-    def added_lines(self, base: str, head: str, paths: Sequence[str]) -> Iterator[tuple[str, str]]:
-        """(path, line) for every line added from `base` to `head` in `paths`."""
+    def added_lines(
+        self, base: str, head: str, paths: Sequence[str], notes: list[str] | None = None
+    ) -> Iterator[tuple[str, str]]:
+        """(path, line) for every line added from `base` to `head` in `paths`, each cut to
+        `MAX_RECORD_BYTES`; the diff is read to `MAX_DIFF_BYTES`, and `notes` says so if cut."""
         if not paths:
             return
-        out = self._git(
-            "diff", "--no-ext-diff", "--no-textconv", "--no-color", "-U0", refs=[base, head], paths=paths
+        output = self._records(
+            "diff",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-color",
+            "-U0",
+            refs=[base, head],
+            paths=paths,
+            max_bytes=MAX_DIFF_BYTES,
         )
         current = ""
-        for line in out.splitlines():
+        for raw in output:
+            line = raw.decode("utf-8", "replace")
             if line.startswith("+++ "):
                 current = line[6:] if line.startswith("+++ b/") else line[4:]
             elif line.startswith("+") and not line.startswith("+++"):
                 yield current, line[1:]
+        if output.over_cap and notes is not None:
+            notes.append(
+                f"the diff is over {MAX_DIFF_BYTES >> 20} MiB: only its first "
+                f"{MAX_DIFF_BYTES >> 20} MiB were scanned for conflict markers"
+            )
+
+    def _commit_log(self, *options: str, refs: Sequence[str], paths: Sequence[str] = ()) -> list[Commit]:
+        """The commits `git log` lists, each record cut to `MAX_RECORD_BYTES` (a long
+        subject keeps its start)."""
+        output = self._records(
+            "log", *options, f"--format={_COMMIT_FORMAT}", refs=refs, paths=paths, separator=_RECORD.encode()
+        )
+        commits = list(_parse_commits(raw.decode("utf-8", "replace") for raw in output))
+        if output.over_cap:
+            raise SourceResponseError(
+                self.name, f"git log wrote over {MAX_OUTPUT_BYTES >> 20} MiB; not read further"
+            )
+        return commits
 
     def merges(self, base: str, head: str) -> list[Merge]:
         """Merge commits on the deploy branch's first-parent line between `base` and `head`."""
-        out = self._git(
-            "log", "--first-parent", "--merges", f"--format={_COMMIT_FORMAT}", refs=[f"{base}..{head}"]
-        )
         merges = []
-        for commit in _parse_commits(out):
+        for commit in self._commit_log("--first-parent", "--merges", refs=[f"{base}..{head}"]):
             for parent in commit.parents[1:]:
                 brought = self._git("log", "--format=%H", refs=[f"{commit.parents[0]}..{parent}"])
                 refs_out = self._git(
@@ -299,12 +450,13 @@ def discover_repo(cwd: Path) -> GitSource | None:
     return GitSource(service=top.name, repo=top, branch=branch or "HEAD")
 
 
-def _parse_commits(out: str) -> Iterator[Commit]:
-    for record in out.split(_RECORD):
-        fields = record.strip("\n").split(_FIELD)
-        if len(fields) != 5 or not fields[3].isdigit():
+def _parse_commits(records: Iterable[str]) -> Iterator[Commit]:
+    for record in records:
+        # A record cut short may lack its last fields: they are then empty.
+        fields = [*record.strip("\n").split(_FIELD, 4), "", "", "", ""]
+        sha, parents, committed, author, subject = fields[:5]
+        if not _SHA.match(sha) or not committed.isdigit():
             continue
-        sha, parents, author, committed, subject = fields
         yield Commit(sha, tuple(parents.split()), author, from_epoch(float(committed)), subject)
 
 

@@ -1,9 +1,14 @@
 """Reading one log line: NDJSON (ECS names, nested or dotted), logfmt, or plain text with a
-leading timestamp. A line that cannot be read gives None; the caller counts it."""
+leading timestamp. A line that cannot be read gives None, whatever is wrong with it (corrupt,
+nested a thousand deep, a number no float holds); the caller counts it.
+
+Every text field is cut when the line is read, so that no one field of one line (a 9 KB
+level, a 30 MB message) can cost more than a bounded amount anywhere downstream."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,6 +18,12 @@ from sitrep.records import LogRecord
 from sitrep.settings import FieldNames
 
 Format = Literal["auto", "ndjson", "logfmt", "plain"]
+
+MAX_MESSAGE_CHARS = 8_192
+"""A message is cut here when read: twice the widest an output shows (`max_text_chars`)."""
+MAX_NAME_CHARS = 200
+"""A service name is cut here."""
+MAX_LEVEL_CHARS = 40
 
 _LEVELS = {
     "trace": "trace",
@@ -53,7 +64,9 @@ _PLAIN = re.compile(
     (?P<message>.*)$""",
     re.VERBOSE | re.IGNORECASE,
 )
-_LOGFMT_PAIR = re.compile(r'([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)')
+# A key starts a token, and no repeat gives back what it took: a 20 KB word with no `=` costs
+# one pass, not one per position (which made a long plain line quadratic).
+_LOGFMT_PAIR = re.compile(r'(?<!\S)([^\s=]++)=("(?:[^"\\]++|\\.)*+"|\S*+)')
 _LOGFMT_START = re.compile(r"^[A-Za-z_@][\w.@-]*=")
 
 
@@ -61,9 +74,13 @@ def normalize_level(value: object) -> str | None:
     """`WARNING` → `warn`, `50` → `error`; unknown words pass through in lower case."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return _NUMERIC_LEVELS.get(int(value))
-    text = str(value).strip().lower()
+    if isinstance(value, int):
+        return _NUMERIC_LEVELS.get(value)
+    if isinstance(value, float):
+        return _NUMERIC_LEVELS.get(int(value)) if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None  # an object or a list where a level belongs: no level
+    text = value[:MAX_LEVEL_CHARS].strip().lower()
     return _LEVELS.get(text, text or None)
 
 
@@ -79,19 +96,28 @@ def parse_timestamp(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        number = float(value)
-        while number > 1e11:  # milliseconds, microseconds or nanoseconds since the epoch
-            number /= 1000.0
-        return number
-    if not isinstance(value, str):
+        return _epoch_seconds(value)
+    if not isinstance(value, str) or len(value) > 64:
         return None
     try:
         moment = datetime.fromisoformat(value.strip().replace(",", "."))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    except (ValueError, OverflowError):  # not a time, or one out of range (year 1, -01:00)
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+
+
+def _epoch_seconds(value: float) -> float | None:
+    try:
+        number = float(value)
+    except OverflowError:  # an int no float holds
+        return None
+    if not math.isfinite(number):  # 1e999 reads as inf: dividing it would never end
+        return None
+    while number > 1e11:  # milliseconds, microseconds or nanoseconds since the epoch
+        number /= 1000.0
+    return number
 
 
 def _accessor(name: str) -> Callable[[dict[str, Any]], Any]:
@@ -148,21 +174,28 @@ class LineParser:
         self.timestamp_key = fields.timestamp
 
     def parse(self, line: str) -> LogRecord | None:
+        """The record of a line, or None when it cannot be read for any reason."""
         text = line.strip()
         if not text:
             return None
         kind = self._format
         if kind == "auto":
             kind = "ndjson" if text[0] == "{" else "logfmt" if _LOGFMT_START.match(text) else "plain"
-        if kind == "ndjson":
-            return self._from_mapping(_load_json(text))
-        if kind == "logfmt":
-            return self._from_mapping(parse_logfmt(text))
-        return self._from_plain(text)
+        try:
+            if kind == "ndjson":
+                return self._from_mapping(_load_json(text))
+            if kind == "logfmt":
+                return self._from_mapping(parse_logfmt(text))
+            return self._from_plain(text)
+        except Exception:  # one bad line (nested too deep, odd types) must not stop a read
+            return None
 
     def parse_mapping(self, obj: dict[str, Any]) -> LogRecord | None:
         """A document already decoded (an OpenSearch `_source`), read as an NDJSON line is."""
-        return self._from_mapping(obj)
+        try:
+            return self._from_mapping(obj)
+        except Exception:  # as for a line
+            return None
 
     def _first(self, role: str, obj: dict[str, Any]) -> Any:
         for get in self._get[role]:
@@ -177,14 +210,13 @@ class LineParser:
         ts = parse_timestamp(self._first("timestamp", obj))
         if ts is None:
             return None
-        message = self._first("message", obj)
         service = self._first("service", obj)
         return LogRecord(
             ts=ts,
-            service=str(service) if service is not None else self.default_service,
+            service=_text(service, MAX_NAME_CHARS) if service is not None else self.default_service,
             level=normalize_level(self._first("level", obj)),
-            message=message if isinstance(message, str) else ("" if message is None else json.dumps(message)),
-            status=_as_int(self._first("status", obj)),
+            message=_message(self._first("message", obj)),
+            status=_as_status(self._first("status", obj)),
             duration_ms=_as_duration(self._first("duration", obj), self._duration_scale),
         )
 
@@ -199,7 +231,7 @@ class LineParser:
             ts=ts,
             service=self.default_service,
             level=normalize_level(match.group("level")),
-            message=match.group("message"),
+            message=match.group("message")[:MAX_MESSAGE_CHARS],
         )
 
 
@@ -224,26 +256,36 @@ def _load_json(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _as_int(value: object) -> int | None:
+def _text(value: object, limit: int) -> str:
+    """A field as text, cut to `limit`: a string as it is, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value[:limit]
+    return json.dumps(value, separators=(",", ":"), default=str)[:limit]
+
+
+def _message(value: object) -> str:
+    return "" if value is None else _text(value, MAX_MESSAGE_CHARS)
+
+
+_STATUS_DIGITS = re.compile(r"[0-9]{1,3}")
+
+
+def _as_status(value: object) -> int | None:
+    """An HTTP status (0 to 999), or None for anything else."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and _STATUS_DIGITS.fullmatch(value.strip()):
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value <= 999 else None
 
 
 def _as_duration(value: object, scale: float) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value) * scale
-    if isinstance(value, str):
-        try:
-            return float(value) * scale
-        except ValueError:
-            return None
-    return None
+    try:
+        number = float(value) if isinstance(value, int | float | str) else None
+    except (ValueError, OverflowError):
+        return None
+    return number * scale if number is not None and math.isfinite(number * scale) else None

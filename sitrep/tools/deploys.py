@@ -85,7 +85,8 @@ def deploy_diff(
     base_sha = repo.resolve(base, name="base") if base else _previous_deploy_sha(rt, repo, head)
     commits = repo.range_commits(base_sha, head, MAX_DIFF_COMMITS + 1)
     changes = repo.changes(base_sha, head)
-    risks = diff_risks(repo, base_sha, head, changes, markers=True)
+    cut: list[str] = []
+    risks = diff_risks(repo, base_sha, head, changes, markers=True, notes=cut)
     limit = rt.settings.output.max_text_chars
     commit_items = [
         CommitOut(
@@ -96,7 +97,7 @@ def deploy_diff(
         )
         for c in commits[:MAX_DIFF_COMMITS]
     ]
-    notes = (
+    notes = cut + (
         [f"more than {MAX_DIFF_COMMITS} commits in the range; showing the newest"]
         if len(commits) > MAX_DIFF_COMMITS
         else []
@@ -172,11 +173,18 @@ def _previous_deploy_sha(rt: Runtime, repo: GitRepo, head: str) -> str:
 
 
 def diff_risks(
-    repo: GitRepo, base: str, head: str, changes: list[FileChange], *, markers: bool
+    repo: GitRepo,
+    base: str,
+    head: str,
+    changes: list[FileChange],
+    *,
+    markers: bool,
+    notes: list[str] | None = None,
 ) -> list[Risk]:
+    """The risks of a diff; `notes` collects what could not be scanned whole."""
     risks = path_risks(changes)
     if markers:
-        risks += conflict_marker_risks(repo.added_lines(base, head, text_paths(changes)))
+        risks += conflict_marker_risks(repo.added_lines(base, head, text_paths(changes), notes))
     risks += [merge_risk(m.sha, m.brought_in, repo.branch, m.refs) for m in repo.merges(base, head)]
     return sorted(risks, key=lambda r: ({"high": 0, "medium": 1, "low": 2}[r.severity], r.kind, r.path or ""))
 
