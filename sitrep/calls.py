@@ -24,7 +24,7 @@ __all__ = ["Call", "Cancelled", "check", "current", "expired", "time_left", "too
 RESERVE_SHARE = 0.1
 """The share of a call's deadline kept back from the sources, to build the answer from
 what they returned."""
-MIN_RESERVE = 0.25
+MIN_RESERVE = 0.5
 
 
 @dataclass(slots=True)

@@ -96,6 +96,9 @@ def check(tool: str, result: Any, seconds: float, incident: HostileIncident) -> 
     assert not found, f"{tool}: {found[:3]}"
 
 
+# The per-test timeout guards against a hang, and 1,250 calls of the slowest tool take about
+# two minutes on a busy 2-core machine: the loop is bounded by its count, not by time.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("tool", sorted(t.__name__ for t in READ_TOOLS))
 def test_generated_arguments_never_break_a_tool(
     tool: str,

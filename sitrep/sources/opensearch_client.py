@@ -127,7 +127,9 @@ class GuardedConnection(Urllib3HttpConnection):
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         check_read(method, url, params)
-        limit = (timeout if timeout is not None else self.timeout) + _WALL_SLACK
+        # The slack lets a slow answer finish, but never past what the tool call has left: the
+        # call's reserve is for building the answer, not for waiting on the cluster.
+        limit = min((timeout if timeout is not None else self.timeout) + _WALL_SLACK, max(0.05, time_left()))
         status, response_headers, data = _within(
             limit, lambda: self._send(method, url, params, body, timeout, ignore, headers)
         )
