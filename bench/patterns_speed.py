@@ -166,7 +166,7 @@ def pipeline_read(path: Path) -> tuple[int, int]:
 
 
 def pipeline_sitrep(path: Path, workers: int | None = None) -> tuple[int, int]:
-    from sitrep.file_mining import mine_file
+    from sitrep.cli.file_mining import mine_file
 
     found = mine_file(path, workers=workers)
     WORKERS[0] = found.workers if found.workers > 1 else 0

@@ -2,6 +2,6 @@
 
 import sys
 
-from sitrep.cli import main
+from sitrep.cli.main import main
 
 sys.exit(main())

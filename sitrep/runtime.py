@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sitrep.analysis.deploys import find_commit, merge_deploys
+from sitrep.domain import Commit, Deploy
 from sitrep.errors import InputError, SitrepError, SourceError
-from sitrep.records import Commit, Deploy
 from sitrep.settings import Settings
-from sitrep.sources.base import LogSource, SourceStatus
 from sitrep.sources.deploy_log import DeployLog
 from sitrep.sources.files import FileLogSource
 from sitrep.sources.git import GitRepo, discover_repo
+from sitrep.sources.protocols import LogSource, SourceStatus
 
 Clock = Callable[[], datetime]
 

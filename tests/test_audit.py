@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from sitrep.audit import AuditLog, default_audit_path
 from sitrep.demo import DemoScenario, build_demo
 from sitrep.runtime import Runtime
-from sitrep.server import build_server
+from sitrep.server.audit import AuditLog, default_audit_path
+from sitrep.server.mcp import build_server
 from sitrep.settings import AuditSettings, load_settings
 from tests.gitrepo import NOW
 from tests.test_server import StalledLogs

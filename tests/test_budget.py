@@ -1,5 +1,5 @@
-from sitrep.budget import clip, fit, size
-from sitrep.models import LogLine, SearchLogs
+from sitrep.results import LogLine, SearchLogs
+from sitrep.tools.output import clip, fit, size
 
 
 def test_clip_redacts_before_it_cuts_and_marks_the_cut() -> None:

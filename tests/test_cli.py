@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sitrep.cli import DEMO_MARKER, build_parser, main
+from sitrep.cli.main import DEMO_MARKER, build_parser, main
 from sitrep.demo import DemoScenario, build_demo
-from sitrep.models import as_data
+from sitrep.results import as_data
 from sitrep.runtime import Runtime
 from sitrep.settings import load_settings
 from sitrep.tools import READ_TOOLS

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from sitrep import file_mining
 from sitrep.analysis.patterns import OVERFLOW, mine_in_order
-from sitrep.file_mining import mine_file
-from sitrep.file_patterns import label_file
+from sitrep.cli import file_mining
+from sitrep.cli.file_mining import mine_file
+from sitrep.cli.file_patterns import label_file
 
 KINDS = [
     "Connection reset by peer while reading from 10.0.{a}.{b}:5432",

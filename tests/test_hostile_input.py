@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from sitrep.runtime import Runtime
-from sitrep.server import build_server
+from sitrep.server.mcp import build_server
 from sitrep.settings import load_settings
 from sitrep.tools import READ_TOOLS
 from tests.gitrepo import NOW

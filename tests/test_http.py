@@ -158,8 +158,8 @@ def test_an_exposed_address_is_refused_with_the_reason(
 def test_hosts_a_client_may_name_when_sitrep_listens_beyond_loopback() -> None:
     from starlette.testclient import TestClient
 
-    from sitrep.http_transport import http_app
-    from sitrep.server import build_server
+    from sitrep.server.http import http_app
+    from sitrep.server.mcp import build_server
     from sitrep.settings import Settings
 
     settings = Settings(config_path=Path("/nonexistent"))
@@ -184,8 +184,8 @@ def test_hosts_a_client_may_name_when_sitrep_listens_beyond_loopback() -> None:
 
 # -- the edges (issue 9) ------------------------------------------------------------------
 def _app(host: str, token: str | None, allowed: list[str], port: int = 8765) -> object:
-    from sitrep.http_transport import http_app
-    from sitrep.server import build_server
+    from sitrep.server.http import http_app
+    from sitrep.server.mcp import build_server
     from sitrep.settings import Settings
 
     server = build_server(Settings(config_path=Path("/nonexistent")))
@@ -227,7 +227,7 @@ def test_every_spelling_of_an_exposed_address_needs_a_token_and_a_named_host(hos
 def test_generated_spellings_of_the_unspecified_address_are_not_loopback(
     octets: list[str], bracket: bool
 ) -> None:
-    from sitrep.http_transport import bind_addresses, is_loopback
+    from sitrep.server.http import bind_addresses, is_loopback
 
     host = ".".join(octets)
     assert not is_loopback(host)
@@ -240,7 +240,7 @@ def test_generated_spellings_of_the_unspecified_address_are_not_loopback(
     "host", ["127.0.0.1", "127.1", "localhost", "[::1]", "::1", "0x7f.1", "::ffff:127.0.0.1"]
 )
 def test_loopback_in_any_spelling_needs_neither(host: str) -> None:
-    from sitrep.http_transport import is_loopback
+    from sitrep.server.http import is_loopback
 
     assert is_loopback(host)
     _app(host, None, [])
@@ -295,7 +295,7 @@ def test_host_and_origin_must_name_the_port_exactly(header: str, value: str, sta
 
 
 def test_an_allowed_host_matches_its_port_exactly() -> None:
-    from sitrep.http_transport import _host_headers
+    from sitrep.server.http import _host_headers
 
     assert _host_headers(["sitrep.internal", "proxy.example:443", "fe80::1"], 8765) == [
         "sitrep.internal:8765", "sitrep.internal", "proxy.example:443", "[fe80::1]:8765", "[fe80::1]",
@@ -309,7 +309,7 @@ def uvicorn_thread(read_seconds: float) -> Iterator[int]:
 
     import uvicorn
 
-    from sitrep.http_transport import uvicorn_config
+    from sitrep.server.http import uvicorn_config
 
     async def hello(scope: dict[str, object], receive: object, send: object) -> None:
         assert scope["type"] == "http"
@@ -375,18 +375,18 @@ def test_slow_and_idle_connections_are_closed() -> None:
 def test_the_served_app_uses_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    from sitrep import http_transport
+    from sitrep.server import http
 
     configs: list[uvicorn.Config] = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: configs.append(self.config))
     server = build_server_for_test()
-    http_transport.serve_http(server, host="127.0.0.1", port=8765, token=None)
+    http.serve_http(server, host="127.0.0.1", port=8765, token=None)
     (config,) = configs
     assert config.http.__name__ == "RequestDeadline" and config.timeout_keep_alive <= 10  # type: ignore[union-attr]
 
 
 def build_server_for_test() -> object:
-    from sitrep.server import build_server
+    from sitrep.server.mcp import build_server
     from sitrep.settings import Settings
 
     return build_server(Settings(config_path=Path("/nonexistent")))

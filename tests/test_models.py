@@ -11,13 +11,13 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from sitrep import models
-from sitrep.models import RollbackCommand, Untrusted, Verbatim
+from sitrep import results
+from sitrep.results import RollbackCommand, Untrusted, Verbatim
 
 RESULT_MODELS = [
     cls
-    for _, cls in inspect.getmembers(models, inspect.isclass)
-    if issubclass(cls, models.Result) and cls is not models.Result
+    for _, cls in inspect.getmembers(results, inspect.isclass)
+    if issubclass(cls, results.Result) and cls is not results.Result
 ]
 CHECKED = (Untrusted, Verbatim)
 
@@ -44,7 +44,7 @@ def test_every_result_model_is_walked() -> None:
 def test_no_result_model_has_a_plain_str(model: type[BaseModel]) -> None:
     hints = typing.get_type_hints(model, include_extras=True)
     plain = [found for name in model.model_fields for found in _plain_strings(hints[name], name)]
-    assert plain == [], f"{model.__name__}: plain str in {plain}; use models.Untrusted"
+    assert plain == [], f"{model.__name__}: plain str in {plain}; use results.Untrusted"
 
 
 def test_the_walker_finds_a_plain_str_where_it_hides() -> None:
@@ -56,7 +56,7 @@ def test_the_walker_finds_a_plain_str_where_it_hides() -> None:
 
 
 def test_text_in_a_dict_key_is_sanitized() -> None:
-    out = models.PatternOut(
+    out = results.PatternOut(
         pattern_id="p1",
         template="t",
         count=1,
@@ -73,7 +73,7 @@ def test_text_in_a_dict_key_is_sanitized() -> None:
 
 
 def test_notes_and_summaries_are_sanitized() -> None:
-    event = models.EventOut(
+    event = results.EventOut(
         timestamp="t",
         kind="deploy",
         service="api",
@@ -82,7 +82,7 @@ def test_notes_and_summaries_are_sanitized() -> None:
         text=None,
     )
     assert "hunter2" not in event.summary
-    status = models.SourcesStatus(sources=[], services=[], hints=[], notes=["/var/log/\u2066x.log"])
+    status = results.SourcesStatus(sources=[], services=[], hints=[], notes=["/var/log/\u2066x.log"])
     assert status.notes == ["/var/log/x.log"]
 
 

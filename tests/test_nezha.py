@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 
 from sitrep.runtime import Runtime
-from sitrep.server import build_server
+from sitrep.server.mcp import build_server
 from sitrep.settings import FilesSource, Settings
 from sitrep.sources.logparse import parse_timestamp
 from tests.tools.calls import call

@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 
 from sitrep.runtime import Runtime
-from sitrep.server import build_server
+from sitrep.server.mcp import build_server
 from sitrep.settings import DeployLogSource, FilesSource, GitSource, OutputSettings, Settings
 from tests.gitrepo import Repo
 

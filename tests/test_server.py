@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from sitrep.prompts import SKILLS
-from sitrep.records import LogQuery, MessageGroup, ScanReport, WindowStats
+from sitrep.domain import LogQuery, MessageGroup, ScanReport, WindowStats
 from sitrep.runtime import Runtime
-from sitrep.server import READ_TOOLS, build_server
+from sitrep.server.mcp import READ_TOOLS, build_server
+from sitrep.server.prompts import SKILLS
 from sitrep.settings import Settings
 
 pytestmark = pytest.mark.anyio

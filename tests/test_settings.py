@@ -280,7 +280,7 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_cli_says_it_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from sitrep.cli import main
+    from sitrep.cli.main import main
 
     assert main(["status", "--config", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sitrep.records import Commit, Deploy
+from sitrep.domain import Commit, Deploy
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from sitrep.analysis.classify import classify
 from sitrep.analysis.patterns import OVERFLOW, PatternMiner
-from sitrep.calls import check
-from sitrep.records import MessageGroup
+from sitrep.deadline import check
+from sitrep.domain import MessageGroup
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from statistics import median
 from typing import Literal
 
 from sitrep.analysis.deploys import DeployWindow
-from sitrep.records import WindowStats
+from sitrep.domain import WindowStats
 from sitrep.settings import HealthSettings
 
 Verdict = Literal["healthy", "degraded", "insufficient"]

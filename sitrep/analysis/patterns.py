@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sitrep.calls import check
+from sitrep.deadline import check
 from sitrep.redact import sanitize
 
 __all__ = ["OVERFLOW", "WILDCARD", "Mining", "PatternMiner", "Template", "mine_in_order", "pattern_id"]

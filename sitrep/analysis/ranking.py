@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sitrep.analysis.health import Judged, Reference, error_rate_limit, pct
-from sitrep.records import WindowStats
+from sitrep.domain import WindowStats
 from sitrep.settings import HealthSettings
 from sitrep.timespec import isoformat
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sitrep.records import FileChange
+from sitrep.domain import FileChange
 
 Severity = Literal["high", "medium", "low"]
 

@@ -10,7 +10,7 @@ from statistics import median
 
 from sitrep.analysis.error_summary import PatternFound
 from sitrep.analysis.health import pct
-from sitrep.records import Deploy, WindowStats
+from sitrep.domain import Deploy, WindowStats
 
 _BUCKETS = (60, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
 _KIND_ORDER = {"deploy": 0, "error_onset": 1, "error_spike": 2, "latency_spike": 3, "recovery": 4}

@@ -10,12 +10,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sitrep.calls import touched
+from sitrep.deadline import touched
+from sitrep.domain import Deploy
 from sitrep.errors import SourceUnavailable
-from sitrep.records import Deploy
 from sitrep.settings import DeployLogSource
-from sitrep.sources.base import SourceStatus
 from sitrep.sources.lines import LineReader
+from sitrep.sources.protocols import SourceStatus
 from sitrep.timespec import parse_instant
 
 _NAME_CHARS = 200

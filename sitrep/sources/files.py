@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import IO
 
 from sitrep.analysis.stats import percentile
-from sitrep.calls import time_left, touched
-from sitrep.records import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
+from sitrep.deadline import time_left, touched
+from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
 from sitrep.settings import FieldNames, FilesSource
-from sitrep.sources.base import LogPage, SourceStatus
 from sitrep.sources.globbing import expand
 from sitrep.sources.lines import MAX_LINE_BYTES, LineReader
 from sitrep.sources.logparse import Format, LineParser, parse_timestamp
+from sitrep.sources.protocols import LogPage, SourceStatus
 from sitrep.timespec import from_epoch, isoformat
 
 _TAIL_BYTES = 65536

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from sitrep.calls import check, time_left, touched
+from sitrep.deadline import check, time_left, touched
+from sitrep.domain import Commit, Deploy, FileChange
 from sitrep.errors import InputError, SourceResponseError, SourceTimeout, SourceUnavailable, WriteRefused
-from sitrep.records import Commit, Deploy, FileChange
 from sitrep.settings import GitSource
-from sitrep.sources.base import SourceStatus
+from sitrep.sources.protocols import SourceStatus
 from sitrep.timespec import from_epoch
 
 READ_SUBCOMMANDS = frozenset(

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
-from sitrep.calls import check, expired
+from sitrep.deadline import check, expired
 
 __all__ = ["Expansion", "expand"]
 

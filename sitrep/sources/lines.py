@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO
 
-from sitrep.calls import check, expired
+from sitrep.deadline import check, expired
 
 __all__ = ["MAX_LINE_BYTES", "LineReader"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sitrep.records import LogRecord
+from sitrep.domain import LogRecord
 from sitrep.settings import FieldNames
 
 Format = Literal["auto", "ndjson", "logfmt", "plain"]

@@ -24,10 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sitrep.domain import LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
 from sitrep.errors import SourceError, SourceResponseError
-from sitrep.records import LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
 from sitrep.settings import FieldNames, OpenSearchSettings
-from sitrep.sources.base import LogPage, SourceStatus
 from sitrep.sources.logparse import LineParser
 from sitrep.sources.opensearch_client import SOURCE, Exchange, GuardedConnection, ReadOnlyClient, index_path
 from sitrep.sources.opensearch_health import (
@@ -55,6 +54,7 @@ from sitrep.sources.opensearch_query import (
     unkeyed_clause,
     window_counts,
 )
+from sitrep.sources.protocols import LogPage, SourceStatus
 from sitrep.timespec import from_epoch, isoformat
 
 __all__ = ["OpenSearchLogSource"]

@@ -40,7 +40,7 @@ from opensearchpy.exceptions import (
     TransportError,
 )
 
-from sitrep.calls import time_left, touched
+from sitrep.deadline import time_left, touched
 from sitrep.errors import (
     ConfigError,
     SourceError,

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sitrep.records import ERROR_LEVELS, WindowStats
+from sitrep.domain import ERROR_LEVELS, WindowStats
 from sitrep.sources.opensearch_query import (
     UNKNOWN_SERVICE,
     FieldMap,

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sitrep.domain import LogQuery, MessageGroup
 from sitrep.errors import SourceResponseError
-from sitrep.records import LogQuery, MessageGroup
 from sitrep.settings import FieldNames
 from sitrep.sources.logparse import level_spellings
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from sitrep.domain import ScanReport
 from sitrep.errors import InputError
-from sitrep.records import ScanReport
 from sitrep.runtime import Runtime
-from sitrep.sources.base import LogSource
 from sitrep.sources.logparse import normalize_level
+from sitrep.sources.protocols import LogSource
 from sitrep.timespec import from_epoch, isoformat
 
 LEVEL_ORDER = ("trace", "debug", "info", "warn", "error", "critical", "fatal")

@@ -5,14 +5,14 @@ from typing import Annotated
 from pydantic import Field
 
 from sitrep.analysis.risks import Risk, conflict_marker_risks, merge_risk, path_risks, text_paths
-from sitrep.budget import clip, clip_optional, fit
+from sitrep.domain import Deploy, FileChange
 from sitrep.errors import InputError, SitrepError
-from sitrep.models import CommitOut, DeployDiff, DeployOut, FileOut, RecentDeploys, RiskOut
-from sitrep.records import Deploy, FileChange
+from sitrep.results import CommitOut, DeployDiff, DeployOut, FileOut, RecentDeploys, RiskOut
 from sitrep.runtime import Runtime
 from sitrep.sources.git import GitRepo, validate_ref
 from sitrep.timespec import isoformat, time_range
 from sitrep.tools.common import optional_service
+from sitrep.tools.output import clip, clip_optional, fit
 from sitrep.tools.params import Service, Until, since_param
 
 MAX_DIFF_COMMITS = 50

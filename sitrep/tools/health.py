@@ -9,9 +9,9 @@ from sitrep.analysis.deploys import DeployWindow, deploy_windows
 from sitrep.analysis.health import Judged, Reference, judge, reference
 from sitrep.analysis.ranking import Ranked, rank_candidates
 from sitrep.analysis.risks import Risk
-from sitrep.budget import clip, fit
+from sitrep.domain import LogQuery, ScanReport, WindowStats
 from sitrep.errors import InputError, SitrepError
-from sitrep.models import (
+from sitrep.results import (
     CandidateOut,
     CurrentDeploy,
     DeployHealth,
@@ -20,11 +20,11 @@ from sitrep.models import (
     Typical,
     WindowOut,
 )
-from sitrep.records import LogQuery, ScanReport, WindowStats
 from sitrep.runtime import Runtime
 from sitrep.timespec import isoformat
 from sitrep.tools.common import scan_notes
 from sitrep.tools.deploys import diff_risks, risk_out
+from sitrep.tools.output import clip, fit
 from sitrep.tools.params import RequiredService
 from sitrep.tools.rollback_command import render_command
 

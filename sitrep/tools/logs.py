@@ -7,15 +7,15 @@ from typing import Annotated
 from pydantic import Field
 
 from sitrep.analysis.error_summary import PatternFound, PatternSummary, summarize_patterns
-from sitrep.budget import clip, fit
+from sitrep.domain import LogQuery, ScanReport
 from sitrep.errors import InputError
-from sitrep.models import ErrorPatterns, LogLine, PatternOut, SearchLogs
-from sitrep.records import LogQuery, ScanReport
+from sitrep.results import ErrorPatterns, LogLine, PatternOut, SearchLogs
 from sitrep.runtime import Runtime
 from sitrep.settings import OutputSettings
 from sitrep.sources.logparse import normalize_level
 from sitrep.timespec import isoformat, parse_duration, parse_instant, time_range
 from sitrep.tools.common import iso, iso_or_none, levels_at_least, optional_service, require_logs, scan_notes
+from sitrep.tools.output import clip, fit
 from sitrep.tools.params import Service, Until, since_param
 
 DEFAULT_BASELINE = timedelta(hours=24)

@@ -1,8 +1,8 @@
 """sources_status: what sitrep can see, and what else could be configured."""
 
-from sitrep.budget import clip, fit
-from sitrep.models import SourceOut, SourcesStatus
+from sitrep.results import SourceOut, SourcesStatus
 from sitrep.runtime import Runtime
+from sitrep.tools.output import clip, fit
 
 
 def sources_status(rt: Runtime) -> SourcesStatus:

@@ -13,13 +13,13 @@ from sitrep.analysis.timeline import (
     ordered,
     spike_events,
 )
-from sitrep.budget import clip_optional, fit
+from sitrep.domain import ERROR_LEVELS, LogQuery, ScanReport
 from sitrep.errors import SitrepError
-from sitrep.models import EventOut, IncidentTimeline
-from sitrep.records import ERROR_LEVELS, LogQuery, ScanReport
+from sitrep.results import EventOut, IncidentTimeline
 from sitrep.runtime import Runtime
 from sitrep.timespec import isoformat, time_range
 from sitrep.tools.common import iso, optional_service, scan_notes
+from sitrep.tools.output import clip_optional, fit
 from sitrep.tools.params import Service, Until, since_param
 
 BASELINE = timedelta(hours=24)

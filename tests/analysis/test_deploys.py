@@ -1,5 +1,5 @@
 from sitrep.analysis.deploys import deploy_windows, find_commit, merge_deploys
-from sitrep.records import Commit, Deploy
+from sitrep.domain import Commit, Deploy
 from tests.gitrepo import NOW, hours_ago
 
 SHA_A, SHA_B = "a" * 40, "b" * 40

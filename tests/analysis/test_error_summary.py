@@ -1,5 +1,5 @@
 from sitrep.analysis.error_summary import summarize_patterns
-from sitrep.records import MessageGroup
+from sitrep.domain import MessageGroup
 
 BASELINE, CURRENT = 0, 1
 

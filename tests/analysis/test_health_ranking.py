@@ -1,7 +1,7 @@
 from sitrep.analysis.deploys import DeployWindow
 from sitrep.analysis.health import judge, reference
 from sitrep.analysis.ranking import rank_candidates
-from sitrep.records import Deploy, WindowStats
+from sitrep.domain import Deploy, WindowStats
 from sitrep.settings import HealthSettings
 from tests.gitrepo import NOW, hours_ago
 

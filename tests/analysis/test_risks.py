@@ -1,7 +1,7 @@
 import pytest
 
 from sitrep.analysis.risks import classify_path, conflict_marker_risks, path_risks
-from sitrep.records import FileChange
+from sitrep.domain import FileChange
 
 
 @pytest.mark.parametrize(

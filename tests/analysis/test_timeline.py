@@ -1,5 +1,5 @@
 from sitrep.analysis.timeline import bucket_seconds, buckets, spike_events
-from sitrep.records import WindowStats
+from sitrep.domain import WindowStats
 
 
 def test_buckets_are_round_and_cut_at_deploys() -> None:

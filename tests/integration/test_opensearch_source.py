@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from sitrep.domain import LogQuery, ScanReport
 from sitrep.errors import SourceResponseError, WriteRefused
-from sitrep.records import LogQuery, ScanReport
 from sitrep.runtime import Runtime
 from sitrep.settings import DeployLogSource, FilesSource, OpenSearchSettings, Settings
 from sitrep.sources.opensearch import OpenSearchLogSource

@@ -23,7 +23,7 @@ from mcp import Client
 
 from sitrep.errors import WriteRefused
 from sitrep.runtime import Runtime
-from sitrep.server import build_server
+from sitrep.server.mcp import build_server
 from sitrep.settings import OpenSearchSettings, load_settings
 from sitrep.sources.opensearch_client import ReadOnlyClient
 from sitrep.tools import READ_TOOLS

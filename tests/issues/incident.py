@@ -13,7 +13,7 @@ from typing import Any
 from mcp import Client
 
 from sitrep.runtime import Runtime
-from sitrep.server import build_server
+from sitrep.server.mcp import build_server
 from sitrep.settings import load_settings
 from tests.gitrepo import NOW
 

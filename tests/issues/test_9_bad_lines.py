@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
-from sitrep.records import LogRecord
+from sitrep.domain import LogRecord
 from sitrep.settings import FieldNames
 from sitrep.sources.deploy_log import _parse as parse_deploy
 from sitrep.sources.logparse import MAX_LEVEL_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, LineParser

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from sitrep import calls
-from sitrep.records import LogQuery, MessageGroup, ScanReport, WindowStats
+from sitrep import deadline
+from sitrep.domain import LogQuery, MessageGroup, ScanReport, WindowStats
 from sitrep.runtime import Runtime
-from sitrep.server import build_server
+from sitrep.server.mcp import build_server
 from sitrep.settings import Settings
 from sitrep.sources.globbing import expand
 from tests.issues.incident import answer, configure, good_line, session
@@ -106,7 +106,7 @@ class _EndlessLogs:
 
     def search(self, query: LogQuery, limit: int) -> Any:
         while True:
-            calls.check()
+            deadline.check()
             type(self).rounds += 1
             time.sleep(0.001)
 

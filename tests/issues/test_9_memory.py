@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sitrep.records import ScanReport
+from sitrep.domain import ScanReport
 from tests.gitrepo import NOW, Repo
 from tests.issues.incident import configure, good_line, iso
 
@@ -28,8 +28,9 @@ for dotted, value in overrides.items():
     setattr(importlib.import_module(module), name, value)
 from datetime import datetime
 from pathlib import Path
-from sitrep import calls, tools
-from sitrep.models import as_json
+from sitrep import tools
+from sitrep.deadline import tool_call
+from sitrep.results import as_json
 from sitrep.runtime import Runtime
 from sitrep.settings import load_settings
 settings = load_settings(Path(config)).model_copy(update={"deadline_seconds": deadline})
@@ -37,7 +38,7 @@ rt = Runtime(settings, clock=lambda: datetime.fromisoformat(NOW))
 function = next(t for t in tools.READ_TOOLS if t.__name__ == tool)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.monotonic()
-with calls.tool_call(tool, deadline):
+with tool_call(tool, deadline):
     result = function(rt, **arguments)
 seconds = time.monotonic() - started
 grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024

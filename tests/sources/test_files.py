@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sitrep.records import LogQuery, ScanReport
+from sitrep.domain import LogQuery, ScanReport
 from sitrep.settings import FieldNames, FilesSource
 from sitrep.sources.files import FileLogSource
 

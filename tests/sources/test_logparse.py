@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sitrep.records import LogRecord
+from sitrep.domain import LogRecord
 from sitrep.settings import FieldNames
 from sitrep.sources.logparse import LineParser, normalize_level, parse_logfmt, parse_timestamp
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from opensearchpy.exceptions import ConnectionTimeout
 
+from sitrep.domain import LogQuery, ScanReport
 from sitrep.errors import SourceResponseError, SourceUnavailable
-from sitrep.records import LogQuery, ScanReport
 from tests.sources.fake_opensearch import DYNAMIC_CAPS, Script, error, source
 
 CAPS = (200, DYNAMIC_CAPS)

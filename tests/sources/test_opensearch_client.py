@@ -297,7 +297,7 @@ def test_an_answer_that_drips_is_cut_off_by_the_clock_not_the_socket() -> None:
 
 
 def test_requests_share_what_is_left_of_the_call_deadline() -> None:
-    from sitrep.calls import tool_call
+    from sitrep.deadline import tool_call
 
     script = Script([ConnectionTimeout("TIMEOUT", "Read timed out", None)] * 50)
     with tool_call("search_logs", 2.0), pytest.raises(SourceTimeout):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sitrep.records import LogQuery
+from sitrep.domain import LogQuery
 from sitrep.settings import FieldNames
 from sitrep.sources.opensearch_query import (
     MAX_REGEXP_CHARS,

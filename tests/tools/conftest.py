@@ -9,7 +9,7 @@ from mcp import Client
 
 from sitrep.demo import DemoScenario, build_demo
 from sitrep.runtime import Runtime
-from sitrep.server import build_server
+from sitrep.server.mcp import build_server
 from sitrep.settings import load_settings
 from tests.gitrepo import NOW
 

@@ -23,7 +23,7 @@ from mcp import Client
 
 from sitrep.redact import sanitize
 from sitrep.runtime import Runtime
-from sitrep.server import build_server
+from sitrep.server.mcp import build_server
 from sitrep.settings import load_settings
 from sitrep.tools.health import DEFAULT_GIT_COMMAND
 from sitrep.tools.rollback_command import render_command

@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, validate_call
 
 from sitrep import __version__
+from sitrep.cli.render import render
 from sitrep.errors import ConfigError, InputError, SitrepError
-from sitrep.models import as_data
-from sitrep.render import render
+from sitrep.results import as_data
 from sitrep.runtime import Runtime
 from sitrep.settings import CONFIG_ENV, Settings, load_settings
 
@@ -231,7 +231,7 @@ def call_tool(tool: Callable[..., BaseModel], rt: Runtime, arguments: dict[str, 
 
 def _patterns(args: argparse.Namespace) -> int:
     if args.file is not None:
-        from sitrep.file_patterns import label_file, summarize_file
+        from sitrep.cli.file_patterns import label_file, summarize_file
 
         levels = args.levels.split(",") if args.levels else None
         if args.label:
@@ -253,20 +253,20 @@ def _patterns(args: argparse.Namespace) -> int:
 
 
 def _triage(args: argparse.Namespace) -> int:
-    from sitrep.triage import build_triage
+    from sitrep.cli.triage import build_triage
 
     return _emit(build_triage(Runtime(_settings(args)), args.service, args.since), args.json)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from sitrep.server import build_server
+    from sitrep.server.mcp import build_server
 
     settings = _settings(args)
     server = build_server(settings)
     if args.transport == "stdio":
         server.run("stdio")
         return 0
-    from sitrep.http_transport import serve_http
+    from sitrep.server.http import serve_http
 
     # `is not None`: an empty SITREP_HTTP_TOKEN is a token too short to use, not no token.
     token = settings.http_token.get_secret_value() if settings.http_token is not None else None
@@ -275,8 +275,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from sitrep.cli.triage import build_triage
     from sitrep.demo import build_demo
-    from sitrep.triage import build_triage
 
     directory: Path = args.dir.resolve()
     if (directory / DEMO_MARKER).exists():

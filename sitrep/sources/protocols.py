@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sitrep.records import LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
+from sitrep.domain import LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
 
 
 @dataclass(slots=True)

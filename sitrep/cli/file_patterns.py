@@ -13,11 +13,11 @@ from typing import IO
 
 from sitrep.analysis.error_summary import summarize_patterns
 from sitrep.analysis.patterns import OVERFLOW
+from sitrep.cli.file_mining import FileMining, mine_file
+from sitrep.domain import ERROR_LEVELS, LogQuery, MessageGroup, ScanReport
 from sitrep.errors import InputError, SourceUnavailable
-from sitrep.file_mining import FileMining, mine_file
-from sitrep.models import ErrorPatterns
-from sitrep.records import ERROR_LEVELS, LogQuery, MessageGroup, ScanReport
 from sitrep.redact import sanitize
+from sitrep.results import ErrorPatterns
 from sitrep.settings import FieldNames, FilesSource, OutputSettings
 from sitrep.sources.files import FileLogSource
 from sitrep.sources.logparse import normalize_level

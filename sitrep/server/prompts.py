@@ -26,7 +26,7 @@ def _skills_root() -> Traversable:
     packaged = resources.files("sitrep") / "_skills"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "skills"
+    return Path(__file__).resolve().parents[2] / "skills"
 
 
 @cache

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from sitrep.analysis.health import pct
-from sitrep.models import (
+from sitrep.cli.triage import TriageReport
+from sitrep.results import (
     DeployDiff,
     DeployHealth,
     ErrorPatterns,
@@ -19,7 +20,6 @@ from sitrep.models import (
     SourcesStatus,
     Truncation,
 )
-from sitrep.triage import TriageReport
 
 
 def _ms(value: float | None) -> str:

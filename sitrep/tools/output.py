@@ -7,8 +7,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from sitrep.models import Truncation, as_json
 from sitrep.redact import sanitize
+from sitrep.results import Truncation, as_json
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from sitrep.analysis.health import pct
 from sitrep.errors import SitrepError
-from sitrep.models import ErrorPatterns, RecentDeploys, Result, RollbackCandidates
+from sitrep.results import ErrorPatterns, RecentDeploys, Result, RollbackCandidates
 from sitrep.runtime import Runtime
 from sitrep.timespec import isoformat
 from sitrep.tools.deploys import recent_deploys

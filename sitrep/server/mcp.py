@@ -19,13 +19,13 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from sitrep import __version__
-from sitrep.audit import AuditLog, Outcome, default_audit_path
-from sitrep.calls import current, tool_call
+from sitrep.deadline import current, tool_call
 from sitrep.errors import SitrepError
-from sitrep.models import as_data, as_json
-from sitrep.prompts import SKILLS, load_skill, with_context
 from sitrep.redact import sanitize
+from sitrep.results import as_data, as_json
 from sitrep.runtime import Runtime
+from sitrep.server.audit import AuditLog, Outcome, default_audit_path
+from sitrep.server.prompts import SKILLS, load_skill, with_context
 from sitrep.settings import Settings
 from sitrep.tools import READ_TOOLS
 
