@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -151,3 +152,14 @@ class WindowStats:
     @property
     def error_rate(self) -> float | None:
         return self.errors / self.basis if self.basis else None
+
+
+def percentile(ordered: Sequence[float], q: float) -> float | None:
+    """The q-quantile of sorted values by linear interpolation between closest ranks
+    (numpy's default, and what OpenSearch's percentiles give on small samples)."""
+    if not ordered:
+        return None
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

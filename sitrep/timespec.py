@@ -104,6 +104,16 @@ def isoformat(moment: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+def epoch_iso(seconds: float) -> str:
+    """A POSIX time (how log records carry time) as sitrep writes times."""
+    return isoformat(from_epoch(seconds))
+
+
+def epoch_iso_or_none(seconds: float) -> str | None:
+    """None for 0.0, which log sources use when lines carry no time."""
+    return epoch_iso(seconds) if seconds > 0 else None
+
+
 def from_epoch(seconds: float) -> datetime:
     """A POSIX time as UTC; clamped to what a datetime can hold (an open window's bound may be
     infinite, a log line's number absurd)."""

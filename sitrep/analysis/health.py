@@ -5,13 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
-from typing import Literal
+from typing import Literal, Protocol
 
 from sitrep.analysis.deploys import DeployWindow
 from sitrep.domain import WindowStats
-from sitrep.settings import HealthSettings
 
 Verdict = Literal["healthy", "degraded", "insufficient"]
+
+
+class HealthRules(Protocol):
+    """When a window has enough evidence to judge, and when it counts as degraded (the
+    configuration's [health] section is one)."""
+
+    @property
+    def min_requests(self) -> int: ...
+    @property
+    def min_minutes(self) -> float: ...
+    @property
+    def error_rate_ratio(self) -> float: ...
+    @property
+    def error_rate_floor(self) -> float: ...
+    @property
+    def latency_ratio(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +47,11 @@ class Judged:
     why: str
 
 
-def judgeable(window: DeployWindow, stats: WindowStats, rules: HealthSettings) -> bool:
+def judgeable(window: DeployWindow, stats: WindowStats, rules: HealthRules) -> bool:
     return stats.basis >= rules.min_requests and window.minutes >= rules.min_minutes
 
 
-def reference(pairs: Sequence[tuple[DeployWindow, WindowStats]], rules: HealthSettings) -> Reference:
+def reference(pairs: Sequence[tuple[DeployWindow, WindowStats]], rules: HealthRules) -> Reference:
     """The typical health: medians over earlier windows with enough evidence, leaving out the
     windows that are themselves degraded against it (repeated until nothing changes), so a
     history with several bad deploys does not make bad look typical. The current window never
@@ -63,13 +78,13 @@ def _medians(stats: Sequence[WindowStats]) -> Reference:
     )
 
 
-def error_rate_limit(ref: Reference, rules: HealthSettings) -> float | None:
+def error_rate_limit(ref: Reference, rules: HealthRules) -> float | None:
     if ref.error_rate is None:
         return None
     return max(ref.error_rate * rules.error_rate_ratio, ref.error_rate + rules.error_rate_floor)
 
 
-def judge(window: DeployWindow, stats: WindowStats, ref: Reference, rules: HealthSettings) -> Judged:
+def judge(window: DeployWindow, stats: WindowStats, ref: Reference, rules: HealthRules) -> Judged:
     if not judgeable(window, stats, rules):
         why = (
             f"not enough evidence: {stats.basis} lines over {window.minutes:.0f} min "
@@ -82,7 +97,7 @@ def judge(window: DeployWindow, stats: WindowStats, ref: Reference, rules: Healt
     return Judged(window, stats, "healthy", "error rate and p95 within the typical range")
 
 
-def _problems(stats: WindowStats, ref: Reference, rules: HealthSettings) -> list[str]:
+def _problems(stats: WindowStats, ref: Reference, rules: HealthRules) -> list[str]:
     problems = []
     limit = error_rate_limit(ref, rules)
     if limit is not None and stats.error_rate is not None and stats.error_rate > limit:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sitrep.analysis.health import Judged, Reference, error_rate_limit, pct
+from sitrep.analysis.health import HealthRules, Judged, Reference, error_rate_limit, pct
 from sitrep.domain import WindowStats
-from sitrep.settings import HealthSettings
 from sitrep.timespec import isoformat
 
 _TIER = {"healthy": 0, "insufficient": 1, "degraded": 2}
@@ -24,7 +23,7 @@ class Ranked:
 
 
 def rank_candidates(
-    earlier: Sequence[Judged], current: Judged, ref: Reference, rules: HealthSettings
+    earlier: Sequence[Judged], current: Judged, ref: Reference, rules: HealthRules
 ) -> list[Ranked]:
     """`earlier`: judged windows of earlier deploys, any order; `current`: the live deploy's window."""
     current_sha = current.window.deploy.sha
@@ -66,7 +65,7 @@ def _newer_unhealthy(pool: Sequence[Judged]) -> dict[int, int]:
     return counts
 
 
-def _reasons(judged: Judged, current: Judged, ref: Reference, rules: HealthSettings) -> list[str]:
+def _reasons(judged: Judged, current: Judged, ref: Reference, rules: HealthRules) -> list[str]:
     stats, window = judged.stats, judged.window
     reasons = [
         f"window {isoformat(window.start)} – {isoformat(window.end)} ({window.minutes:.0f} min): "

@@ -21,8 +21,7 @@ from sitrep.results import ErrorPatterns
 from sitrep.settings import FieldNames, FilesSource, OutputSettings
 from sitrep.sources.files import FileLogSource
 from sitrep.sources.logparse import normalize_level
-from sitrep.timespec import parse_instant
-from sitrep.tools.common import iso_or_none
+from sitrep.timespec import epoch_iso_or_none, parse_instant
 from sitrep.tools.logs import patterns_result
 
 
@@ -58,7 +57,7 @@ def summarize_file(
     summary = summarize_patterns(((0, g) for g in groups), current=0, ungrouped=ungrouped)
     first = min((p.first_ts for p in summary.patterns), default=0.0)
     last = max((p.last_ts for p in summary.patterns), default=0.0)
-    window = (iso_or_none(first) or "", iso_or_none(last) or "")
+    window = (epoch_iso_or_none(first) or "", epoch_iso_or_none(last) or "")
     levels_used = None if fmt == "message" else _level_filter(levels)
     notes = [
         f"patterns of {path}"

@@ -16,9 +16,8 @@ from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from sitrep.analysis.stats import percentile
 from sitrep.deadline import time_left, touched
-from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
+from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats, percentile
 from sitrep.settings import FieldNames, FilesSource
 from sitrep.sources.globbing import expand
 from sitrep.sources.lines import MAX_LINE_BYTES, LineReader

@@ -4,16 +4,15 @@ from typing import Annotated
 
 from pydantic import Field
 
-from sitrep.analysis.risks import Risk, conflict_marker_risks, merge_risk, path_risks, text_paths
 from sitrep.domain import Deploy, FileChange
 from sitrep.errors import InputError, SitrepError
-from sitrep.results import CommitOut, DeployDiff, DeployOut, FileOut, RecentDeploys, RiskOut
+from sitrep.results import CommitOut, DeployDiff, DeployOut, FileOut, RecentDeploys
 from sitrep.runtime import Runtime
 from sitrep.sources.git import GitRepo, validate_ref
 from sitrep.timespec import isoformat, time_range
-from sitrep.tools.common import optional_service
+from sitrep.tools.changes import diff_risks, risk_out
 from sitrep.tools.output import clip, clip_optional, fit
-from sitrep.tools.params import Service, Until, since_param
+from sitrep.tools.params import Service, Until, optional_service, since_param
 
 MAX_DIFF_COMMITS = 50
 
@@ -170,34 +169,6 @@ def _previous_deploy_sha(rt: Runtime, repo: GitRepo, head: str) -> str:
     if not parents:
         raise InputError(f"sha: {head[:12]} is the first commit; pass base to compare with something")
     return parents[0]
-
-
-def diff_risks(
-    repo: GitRepo,
-    base: str,
-    head: str,
-    changes: list[FileChange],
-    *,
-    markers: bool,
-    notes: list[str] | None = None,
-) -> list[Risk]:
-    """The risks of a diff; `notes` collects what could not be scanned whole."""
-    risks = path_risks(changes)
-    if markers:
-        risks += conflict_marker_risks(repo.added_lines(base, head, text_paths(changes), notes))
-    risks += [merge_risk(m.sha, m.brought_in, repo.branch, m.refs) for m in repo.merges(base, head)]
-    return sorted(risks, key=lambda r: ({"high": 0, "medium": 1, "low": 2}[r.severity], r.kind, r.path or ""))
-
-
-def risk_out(risk: Risk) -> RiskOut:
-    return RiskOut(
-        kind=risk.kind,
-        severity=risk.severity,
-        detail=risk.detail,
-        path=risk.path,
-        ref=risk.ref,
-        evidence=[clip(e, 120) for e in risk.evidence],
-    )
 
 
 def _file_out(change: FileChange, limit: int) -> FileOut:

@@ -22,9 +22,8 @@ from sitrep.results import (
 )
 from sitrep.runtime import Runtime
 from sitrep.timespec import isoformat
-from sitrep.tools.common import scan_notes
-from sitrep.tools.deploys import diff_risks, risk_out
-from sitrep.tools.output import clip, fit
+from sitrep.tools.changes import diff_risks, risk_out
+from sitrep.tools.output import clip, fit, scan_notes
 from sitrep.tools.params import RequiredService
 from sitrep.tools.rollback_command import render_command
 

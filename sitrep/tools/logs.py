@@ -13,10 +13,9 @@ from sitrep.results import ErrorPatterns, LogLine, PatternOut, SearchLogs
 from sitrep.runtime import Runtime
 from sitrep.settings import OutputSettings
 from sitrep.sources.logparse import normalize_level
-from sitrep.timespec import isoformat, parse_duration, parse_instant, time_range
-from sitrep.tools.common import iso, iso_or_none, levels_at_least, optional_service, require_logs, scan_notes
-from sitrep.tools.output import clip, fit
-from sitrep.tools.params import Service, Until, since_param
+from sitrep.timespec import epoch_iso, epoch_iso_or_none, isoformat, parse_duration, parse_instant, time_range
+from sitrep.tools.output import clip, fit, scan_notes
+from sitrep.tools.params import Service, Until, levels_at_least, optional_service, require_logs, since_param
 
 DEFAULT_BASELINE = timedelta(hours=24)
 
@@ -44,7 +43,7 @@ def search_logs(
     page = logs.search(_query(start, end, service, levels, text), limit)
     width = rt.settings.output.max_text_chars
     lines = [
-        LogLine(timestamp=iso(r.ts), service=r.service, level=r.level, message=clip(r.message, width))
+        LogLine(timestamp=epoch_iso(r.ts), service=r.service, level=r.level, message=clip(r.message, width))
         for r in page.records
     ]
     notes = scan_notes(page.report)
@@ -152,8 +151,8 @@ def _pattern_out(found: PatternFound, width: int, known_baseline: bool) -> Patte
         pattern_id=found.pattern_id,
         template=clip(found.template, width),
         count=found.count,
-        first_seen=iso_or_none(found.first_ts),
-        last_seen=iso_or_none(found.last_ts),
+        first_seen=epoch_iso_or_none(found.first_ts),
+        last_seen=epoch_iso_or_none(found.last_ts),
         example=clip(found.example, width),
         services=dict(list(found.services.items())[:10]),
         new=(found.baseline_count == 0) if known_baseline else None,

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from sitrep.domain import ScanReport
 from sitrep.redact import sanitize
 from sitrep.results import Truncation, as_json
 
@@ -59,3 +60,13 @@ def fit(build: Callable[[int], M], count: int, max_chars: int, *, total: int | N
         else:
             high = middle - 1
     return made(low)
+
+
+def scan_notes(report: ScanReport) -> list[str]:
+    """What a scan of the logs could not read, said as notes."""
+    notes = list(report.notes)
+    if report.lines_skipped:
+        notes.append(f"{report.lines_skipped} unreadable log line(s) skipped")
+    if report.partial:
+        notes.append("partial answer: some log data could not be read")
+    return notes

@@ -1,8 +1,16 @@
-"""Parameter types shared by the tools: each carries the description the model reads."""
+"""The tools' parameters: the types (each carries the description the model reads) and the
+checks that turn an argument into what a tool works with, shared by every tool."""
 
 from typing import Annotated
 
 from pydantic import Field
+
+from sitrep.errors import InputError
+from sitrep.runtime import Runtime
+from sitrep.sources.logparse import normalize_level
+from sitrep.sources.protocols import LogSource
+
+LEVEL_ORDER = ("trace", "debug", "info", "warn", "error", "critical", "fatal")
 
 Service = Annotated[
     str | None, Field(description="Service name as sources_status lists it; omit for every service.")
@@ -19,3 +27,24 @@ def since_param(default: str) -> object:
         description="Start of the range: a duration back from now (90m, 6h, 2d) or an ISO-8601 "
         f"time. Default {default}."
     )
+
+
+def require_logs(rt: Runtime) -> LogSource:
+    if rt.logs is None:
+        raise InputError(
+            'no log source is configured; add [files] paths = ["/var/log/app/*.jsonl"] to the '
+            "configuration (sources_status shows what is set up)"
+        )
+    return rt.logs
+
+
+def optional_service(rt: Runtime, service: str | None) -> str | None:
+    return None if service is None else rt.require_service(service)
+
+
+def levels_at_least(level: str) -> frozenset[str]:
+    """`warn` → warn and everything more severe."""
+    normal = normalize_level(level)
+    if normal not in LEVEL_ORDER:
+        raise InputError(f"level: unknown level {level!r}; use one of {', '.join(LEVEL_ORDER)}")
+    return frozenset(LEVEL_ORDER[LEVEL_ORDER.index(normal) :])

@@ -17,10 +17,9 @@ from sitrep.domain import ERROR_LEVELS, LogQuery, ScanReport
 from sitrep.errors import SitrepError
 from sitrep.results import EventOut, IncidentTimeline
 from sitrep.runtime import Runtime
-from sitrep.timespec import isoformat, time_range
-from sitrep.tools.common import iso, optional_service, scan_notes
-from sitrep.tools.output import clip_optional, fit
-from sitrep.tools.params import Service, Until, since_param
+from sitrep.timespec import epoch_iso, isoformat, time_range
+from sitrep.tools.output import clip_optional, fit, scan_notes
+from sitrep.tools.params import Service, Until, optional_service, since_param
 
 BASELINE = timedelta(hours=24)
 
@@ -101,7 +100,7 @@ def _log_events(
 
 def _event_out(event: Event, width: int) -> EventOut:
     return EventOut(
-        timestamp=iso(event.ts),
+        timestamp=epoch_iso(event.ts),
         kind=event.kind,
         service=event.service,
         summary=event.summary,
