@@ -41,8 +41,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from sitrep.runtime import Runtime
 from sitrep.settings import DeployLogSource, OpenSearchSettings, Settings
+from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.health import rollback_candidates
 from sitrep.tools.logs import error_patterns
 
@@ -212,7 +212,7 @@ class Figures:
 
 
 def measure(
-    name: str, runtime: Runtime, http: httpx.Client, index: str, call: Callable[[], BaseModel]
+    name: str, runtime: ToolContext, http: httpx.Client, index: str, call: Callable[[], BaseModel]
 ) -> Figures:
     source = runtime.logs
     assert source is not None
@@ -281,7 +281,7 @@ def main() -> int:
             deploy_log=DeployLogSource(path=deploy_log),
             opensearch=OpenSearchSettings(url=args.url, index=index),
         )
-        runtime = Runtime(settings, clock=lambda: NOW)
+        runtime = build_context(settings, clock=lambda: NOW)
         figures = [
             measure("error_patterns 1h", runtime, http, index, lambda: error_patterns(runtime, since="1h")),
             measure("error_patterns 24h", runtime, http, index, lambda: error_patterns(runtime, since="24h")),

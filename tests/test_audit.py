@@ -11,10 +11,11 @@ import pytest
 from mcp import Client
 
 from sitrep.demo import DemoScenario, build_demo
-from sitrep.runtime import Runtime
 from sitrep.server.audit import AuditLog, default_audit_path
 from sitrep.server.mcp import build_server
 from sitrep.settings import AuditSettings, load_settings
+from sitrep.sources.configured import Sources
+from sitrep.tools.context import ToolContext, build_context
 from tests.gitrepo import NOW
 from tests.test_server import StalledLogs
 
@@ -34,7 +35,7 @@ def trail(tmp_path: Path) -> Path:
 @pytest.fixture
 async def session(demo: DemoScenario, trail: Path) -> AsyncIterator[Client]:
     settings = load_settings(demo.config_path).model_copy(update={"audit": AuditSettings(path=trail)})
-    runtime = Runtime(settings, clock=lambda: NOW)
+    runtime = build_context(settings, clock=lambda: NOW)
     async with Client(build_server(settings, runtime)) as client:
         yield client
 
@@ -82,8 +83,7 @@ async def test_a_timed_out_call_is_recorded_as_one(trail: Path) -> None:
     settings = load_settings(None).model_copy(
         update={"audit": AuditSettings(path=trail), "deadline_seconds": 0.3}
     )
-    runtime = Runtime(settings, cwd=Path("/"))
-    runtime.logs = StalledLogs()
+    runtime = ToolContext(settings, Sources(logs=StalledLogs()))
     async with Client(build_server(settings, runtime)) as client:
         result = await client.call_tool("search_logs", {"service": "checkout"})
     assert result.is_error
@@ -98,7 +98,7 @@ async def test_an_unwritable_trail_never_fails_a_call(demo: DemoScenario, tmp_pa
     settings = load_settings(demo.config_path).model_copy(
         update={"audit": AuditSettings(path=blocker / "audit.jsonl")}
     )
-    async with Client(build_server(settings, Runtime(settings, clock=lambda: NOW))) as client:
+    async with Client(build_server(settings, build_context(settings, clock=lambda: NOW))) as client:
         result = await client.call_tool("recent_deploys", {"since": "2d"})
     assert not result.is_error
 
@@ -107,7 +107,7 @@ async def test_the_trail_can_be_turned_off(demo: DemoScenario, trail: Path) -> N
     settings = load_settings(demo.config_path).model_copy(
         update={"audit": AuditSettings(enabled=False, path=trail)}
     )
-    async with Client(build_server(settings, Runtime(settings, clock=lambda: NOW))) as client:
+    async with Client(build_server(settings, build_context(settings, clock=lambda: NOW))) as client:
         await client.call_tool("recent_deploys", {})
     assert not trail.exists()
 

@@ -10,9 +10,9 @@ import pytest
 from sitrep.cli.main import DEMO_MARKER, build_parser, main
 from sitrep.demo import DemoScenario, build_demo
 from sitrep.results import as_data
-from sitrep.runtime import Runtime
 from sitrep.settings import load_settings
 from sitrep.tools import READ_TOOLS
+from sitrep.tools.context import build_context
 from tests.gitrepo import NOW
 
 WINDOW = ["--since", "2026-11-22T12:00:00Z", "--until", "2026-11-23T12:00:00Z"]
@@ -66,7 +66,7 @@ def test_json_output_is_the_tools_structured_result(
     code, out, err = run(capsys, *argv, "--json", "--config", str(incident.config_path))
     assert code == 0, err
     function = next(t for t in READ_TOOLS if t.__name__ == tool)
-    expected = as_data(function(Runtime(load_settings(incident.config_path)), **arguments))
+    expected = as_data(function(build_context(load_settings(incident.config_path)), **arguments))
     printed = json.loads(out)
     for source in (*expected.get("sources", ()), *printed.get("sources", ())):
         source["latency_ms"] = 0  # timings differ from run to run

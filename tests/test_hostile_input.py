@@ -22,10 +22,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mcp import Client
 
-from sitrep.runtime import Runtime
 from sitrep.server.mcp import build_server
 from sitrep.settings import load_settings
 from sitrep.tools import READ_TOOLS
+from sitrep.tools.context import build_context
 from tests.gitrepo import NOW
 from tests.hostile import (
     HostileIncident,
@@ -52,7 +52,7 @@ def incident(tmp_path_factory: pytest.TempPathFactory) -> HostileIncident:
 @pytest.fixture(scope="module")
 def session(incident: HostileIncident) -> Iterator[tuple[anyio.from_thread.BlockingPortal, Client]]:
     settings = load_settings(incident.config_path).model_copy(update={"deadline_seconds": DEADLINE})
-    server = build_server(settings, Runtime(settings, clock=lambda: NOW))
+    server = build_server(settings, build_context(settings, clock=lambda: NOW))
     with (
         anyio.from_thread.start_blocking_portal() as portal,
         portal.wrap_async_context_manager(Client(server)) as client,

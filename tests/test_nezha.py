@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from sitrep.runtime import Runtime
 from sitrep.server.mcp import build_server
 from sitrep.settings import FilesSource, Settings
 from sitrep.sources.logparse import parse_timestamp
+from sitrep.tools.context import build_context
 from tests.tools.calls import call
 
 pytestmark = pytest.mark.anyio
@@ -37,7 +37,7 @@ def errors_in(start: str, end: str) -> list[dict]:  # type: ignore[type-arg]
 @pytest.fixture
 async def nezha() -> AsyncIterator[Client]:
     settings = Settings(config_path=Path("/nezha.toml"), files=FilesSource(paths=[str(FIXTURE)]))
-    async with Client(build_server(settings, Runtime(settings, cwd=Path("/")))) as session:
+    async with Client(build_server(settings, build_context(settings, cwd=Path("/")))) as session:
         yield session
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from sitrep.runtime import Runtime
 from sitrep.server.mcp import build_server
 from sitrep.settings import DeployLogSource, FilesSource, GitSource, OutputSettings, Settings
+from sitrep.tools.context import build_context
 from tests.gitrepo import Repo
 
 pytestmark = pytest.mark.anyio
@@ -59,7 +59,7 @@ async def session(sources: tuple[Path, Path, list[str]], max_chars: int) -> Asyn
         output=OutputSettings(max_chars=max_chars),
         deadline_seconds=60,
     )
-    async with Client(build_server(settings, Runtime(settings, clock=lambda: NOW))) as client:
+    async with Client(build_server(settings, build_context(settings, clock=lambda: NOW))) as client:
         yield client
 
 

@@ -12,10 +12,11 @@ import pytest
 from mcp import Client
 
 from sitrep.domain import LogQuery, MessageGroup, ScanReport, WindowStats
-from sitrep.runtime import Runtime
 from sitrep.server.mcp import READ_TOOLS, build_server
 from sitrep.server.prompts import SKILLS
 from sitrep.settings import Settings
+from sitrep.sources.configured import Sources
+from sitrep.tools.context import ToolContext, build_context
 
 pytestmark = pytest.mark.anyio
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
@@ -25,7 +26,7 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
 async def bare() -> AsyncIterator[Client]:
     """A server with no sources at all, as on a machine with nothing configured."""
     settings = Settings(config_path=Path("/nonexistent/sitrep.toml"))
-    async with Client(build_server(settings, Runtime(settings, cwd=Path("/")))) as session:
+    async with Client(build_server(settings, build_context(settings, cwd=Path("/")))) as session:
         yield session
 
 
@@ -123,8 +124,7 @@ class StalledLogs:
 
 async def test_a_stalled_backend_gives_an_answer_within_the_deadline() -> None:
     settings = Settings(config_path=Path("/nonexistent"), deadline_seconds=0.5)
-    runtime = Runtime(settings, cwd=Path("/"))
-    runtime.logs = StalledLogs()
+    runtime = ToolContext(settings, Sources(logs=StalledLogs()))
     async with Client(build_server(settings, runtime)) as session:
         started = time.monotonic()
         result = await session.call_tool("search_logs", {"service": "checkout"})
@@ -147,8 +147,7 @@ class BrokenLogs(StalledLogs):
 
 async def test_a_bug_is_said_to_be_one(caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings(config_path=Path("/nonexistent"))
-    runtime = Runtime(settings, cwd=Path("/"))
-    runtime.logs = BrokenLogs()
+    runtime = ToolContext(settings, Sources(logs=BrokenLogs()))
     async with Client(build_server(settings, runtime)) as session:
         result = await session.call_tool("search_logs", {"service": "checkout"})
     text = result.content[0].text  # type: ignore[union-attr]

@@ -16,14 +16,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, validate_call
+from pydantic import BaseModel
 
 from sitrep import __version__
 from sitrep.cli.render import render
 from sitrep.errors import ConfigError, InputError, SitrepError
 from sitrep.results import as_data
-from sitrep.runtime import Runtime
 from sitrep.settings import CONFIG_ENV, Settings, load_settings
+from sitrep.tools.binding import tool_arguments
+from sitrep.tools.context import ToolContext, build_context
 
 DESCRIPTION = """\
 sitrep: read-only incident triage. It reads deploys (git, a deploy log), logs and health,
@@ -214,19 +215,14 @@ def _tool(name: str) -> Callable[[argparse.Namespace], int]:
 
         tool = next(t for t in READ_TOOLS if t.__name__ == name)
         arguments = {key: getattr(args, key) for key in _TOOL_ARGS if getattr(args, key, None) is not None}
-        return _emit(call_tool(tool, Runtime(_settings(args)), arguments), args.json)
+        return _emit(call_tool(tool, build_context(_settings(args)), arguments), args.json)
 
     return run
 
 
-def call_tool(tool: Callable[..., BaseModel], rt: Runtime, arguments: dict[str, Any]) -> BaseModel:
+def call_tool(tool: Callable[..., BaseModel], ctx: ToolContext, arguments: dict[str, Any]) -> BaseModel:
     """Call a tool function as the server would, with its arguments validated the same way."""
-    checked = validate_call(config=ConfigDict(arbitrary_types_allowed=True))(tool)
-    try:
-        return checked(rt, **arguments)
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    return tool(ctx, **tool_arguments(tool).validate(arguments))
 
 
 def _patterns(args: argparse.Namespace) -> int:
@@ -249,13 +245,13 @@ def _patterns(args: argparse.Namespace) -> int:
             arguments[key] = getattr(args, key)
     if args.levels:
         arguments["levels"] = args.levels.split(",")
-    return _emit(call_tool(error_patterns, Runtime(_settings(args)), arguments), args.json)
+    return _emit(call_tool(error_patterns, build_context(_settings(args)), arguments), args.json)
 
 
 def _triage(args: argparse.Namespace) -> int:
     from sitrep.cli.triage import build_triage
 
-    return _emit(build_triage(Runtime(_settings(args)), args.service, args.since), args.json)
+    return _emit(build_triage(build_context(_settings(args)), args.service, args.since), args.json)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -287,7 +283,7 @@ def _demo(args: argparse.Namespace) -> int:
         raise InputError(str(error)) from None
     (directory / DEMO_MARKER).write_text("written by `sitrep demo`; safe to delete\n")
     print(f"Wrote a demo incident to {directory}\n", file=sys.stderr)
-    runtime = Runtime(load_settings(scenario.config_path))
+    runtime = build_context(load_settings(scenario.config_path))
     print(render(build_triage(runtime, scenario.service)))
     print(_next_steps(scenario.config_path, scenario.service))
     return 0

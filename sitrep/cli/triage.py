@@ -11,10 +11,11 @@ from pydantic import Field
 from sitrep.analysis.health import pct
 from sitrep.errors import SitrepError
 from sitrep.results import ErrorPatterns, RecentDeploys, Result, RollbackCandidates
-from sitrep.runtime import Runtime
 from sitrep.timespec import isoformat
+from sitrep.tools.context import ToolContext
 from sitrep.tools.deploys import recent_deploys
 from sitrep.tools.health import rollback_candidates
+from sitrep.tools.history import require_service
 from sitrep.tools.logs import error_patterns
 
 T = TypeVar("T")
@@ -30,17 +31,17 @@ class TriageReport(Result):
     problems: list[str] = Field(description="Parts of the report that could not be built, and why.")
 
 
-def build_triage(rt: Runtime, service: str, since: str = "1h") -> TriageReport:
-    service = rt.require_service(service)
+def build_triage(ctx: ToolContext, service: str, since: str = "1h") -> TriageReport:
+    service = require_service(ctx.sources, service)
     problems: list[str] = []
-    deploys = _attempt(problems, "recent deploys", lambda: recent_deploys(rt, service=service, since="24h"))
-    patterns = _attempt(problems, "error patterns", lambda: error_patterns(rt, service=service, since=since))
+    deploys = _attempt(problems, "recent deploys", lambda: recent_deploys(ctx, service=service, since="24h"))
+    patterns = _attempt(problems, "error patterns", lambda: error_patterns(ctx, service=service, since=since))
     rollback = _attempt(
-        problems, "rollback candidates", lambda: rollback_candidates(rt, service=service, top=5)
+        problems, "rollback candidates", lambda: rollback_candidates(ctx, service=service, top=5)
     )
     return TriageReport(
         service=service,
-        generated_at=isoformat(rt.now()),
+        generated_at=isoformat(ctx.now()),
         findings=_findings(deploys, patterns, rollback, since),
         deploys=deploys,
         patterns=patterns,

@@ -39,6 +39,8 @@ class DeployLog:
 
     def __init__(self, config: DeployLogSource) -> None:
         self.path = Path(config.path)
+        self.environment = config.environment
+        """Only deploys to this environment count (None: every deploy)."""
 
     def read(self) -> DeployLogRead:
         touched(self.name)

@@ -6,9 +6,10 @@ from typing import Annotated
 from pydantic import Field
 
 from sitrep.errors import InputError
-from sitrep.runtime import Runtime
 from sitrep.sources.logparse import normalize_level
 from sitrep.sources.protocols import LogSource
+from sitrep.tools.context import ToolContext
+from sitrep.tools.history import require_service
 
 LEVEL_ORDER = ("trace", "debug", "info", "warn", "error", "critical", "fatal")
 
@@ -29,17 +30,17 @@ def since_param(default: str) -> object:
     )
 
 
-def require_logs(rt: Runtime) -> LogSource:
-    if rt.logs is None:
+def require_logs(ctx: ToolContext) -> LogSource:
+    if ctx.sources.logs is None:
         raise InputError(
             'no log source is configured; add [files] paths = ["/var/log/app/*.jsonl"] to the '
             "configuration (sources_status shows what is set up)"
         )
-    return rt.logs
+    return ctx.sources.logs
 
 
-def optional_service(rt: Runtime, service: str | None) -> str | None:
-    return None if service is None else rt.require_service(service)
+def optional_service(ctx: ToolContext, service: str | None) -> str | None:
+    return None if service is None else require_service(ctx.sources, service)
 
 
 def levels_at_least(level: str) -> frozenset[str]:

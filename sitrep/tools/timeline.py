@@ -16,8 +16,9 @@ from sitrep.analysis.timeline import (
 from sitrep.domain import ERROR_LEVELS, LogQuery, ScanReport
 from sitrep.errors import SitrepError
 from sitrep.results import EventOut, IncidentTimeline
-from sitrep.runtime import Runtime
 from sitrep.timespec import epoch_iso, isoformat, time_range
+from sitrep.tools.context import ToolContext
+from sitrep.tools.history import deploy_history
 from sitrep.tools.output import clip_optional, fit, scan_notes
 from sitrep.tools.params import Service, Until, optional_service, since_param
 
@@ -25,7 +26,7 @@ BASELINE = timedelta(hours=24)
 
 
 def incident_timeline(
-    rt: Runtime,
+    ctx: ToolContext,
     service: Service = None,
     since: Annotated[str, since_param("6h")] = "6h",
     until: Until = None,
@@ -33,26 +34,26 @@ def incident_timeline(
     """A chronological timeline: deploys, the first line of each new error pattern (absent in
     the 24 h before since), error-rate and latency spikes, and recoveries. `summary` is
     sitrep's own text; `text` quotes untrusted commit or log text."""
-    service = optional_service(rt, service)
-    start, end = time_range(since, until, rt.now())
-    history = rt.deploys(service)
+    service = optional_service(ctx, service)
+    start, end = time_range(since, until, ctx.now())
+    history = deploy_history(ctx.sources, service)
     deploys = [d for d in history.deploys if start <= d.timestamp < end]
     events = deploy_events(deploys)
     notes = list(history.notes)
     size = bucket_seconds((end - start).total_seconds())
-    if rt.logs is None:
+    if ctx.sources.logs is None:
         notes.append("no log source configured: only deploys are shown; add [files] paths")
     else:
         cuts = [d.timestamp.timestamp() for d in deploys]
         events += _log_events(
-            rt,
+            ctx,
             service,
             start.timestamp(),
             end.timestamp(),
             buckets(start.timestamp(), end.timestamp(), size, cuts),
             notes,
         )
-    width = rt.settings.output.max_text_chars
+    width = ctx.settings.output.max_text_chars
     items = [_event_out(e, width) for e in ordered(events)]
 
     def build(count: int) -> IncidentTimeline:
@@ -64,28 +65,28 @@ def incident_timeline(
             notes=notes,
         )
 
-    return fit(build, len(items), rt.settings.output.max_chars)
+    return fit(build, len(items), ctx.settings.output.max_chars)
 
 
 def _log_events(
-    rt: Runtime,
+    ctx: ToolContext,
     service: str | None,
     start: float,
     end: float,
     spans: list[tuple[float, float]],
     notes: list[str],
 ) -> list[Event]:
-    assert rt.logs is not None
+    assert ctx.sources.logs is not None
     report = ScanReport()
     services = frozenset({service}) if service else None
     base_start = start - BASELINE.total_seconds()
     windows = [(base_start, start), *spans]
     try:
-        groups = rt.logs.message_groups(
+        groups = ctx.sources.logs.message_groups(
             LogQuery(base_start, end, services, ERROR_LEVELS), [*windows[:1], (start, end)], report
         )
         summary = summarize_patterns(groups, current=1, ungrouped=report.ungrouped)
-        series = rt.logs.window_stats(LogQuery(base_start, end, services), windows, report)
+        series = ctx.sources.logs.window_stats(LogQuery(base_start, end, services), windows, report)
     except SitrepError as error:
         notes.append(f"logs not read: {error}")
         return []

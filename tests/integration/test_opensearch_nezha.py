@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from sitrep.runtime import Runtime
 from sitrep.settings import FilesSource, OpenSearchSettings, Settings
 from sitrep.sources.logparse import parse_timestamp
 from sitrep.timespec import isoformat
+from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.logs import error_patterns
 from tests.integration.cluster import ECS_TEXT_MESSAGE, Cluster, read_ndjson
 from tests.integration.test_opensearch_parity import assert_same
@@ -68,19 +68,19 @@ def nezha_index(cluster: Cluster, documents: list[dict[str, Any]]) -> str:
 
 
 @pytest.fixture(scope="module")
-def on_files(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+def on_files(tmp_path_factory: pytest.TempPathFactory) -> ToolContext:
     # Unpacked once: the file source then skips the lines outside a window without parsing them.
     plain = tmp_path_factory.mktemp("nezha") / "trainticket.jsonl"
     with gzip.open(FIXTURE, "rb") as packed:
         plain.write_bytes(packed.read())
     settings = Settings(config_path=Path("/nezha.toml"), files=FilesSource(paths=[str(plain)]))
-    return Runtime(settings, clock=lambda: NOW)
+    return build_context(settings, clock=lambda: NOW)
 
 
 @pytest.fixture(scope="module")
-def on_opensearch(opensearch_url: str, nezha_index: str) -> Runtime:
+def on_opensearch(opensearch_url: str, nezha_index: str) -> ToolContext:
     opensearch = OpenSearchSettings(url=opensearch_url, index=nezha_index)
-    return Runtime(Settings(config_path=Path("/nezha.toml"), opensearch=opensearch), clock=lambda: NOW)
+    return build_context(Settings(config_path=Path("/nezha.toml"), opensearch=opensearch), clock=lambda: NOW)
 
 
 def errors_in(documents: list[dict[str, Any]], start: str, end: str) -> int:
@@ -110,8 +110,8 @@ def test_error_patterns_over_each_fault_window_are_exact_and_compact(
     cluster: Cluster,
     nezha_index: str,
     documents: list[dict[str, Any]],
-    on_files: Runtime,
-    on_opensearch: Runtime,
+    on_files: ToolContext,
+    on_opensearch: ToolContext,
     inject_time: str,
     pod: str,
     kind: str,
@@ -136,7 +136,7 @@ def test_the_fault_windows_hold_real_errors(documents: list[dict[str, Any]]) -> 
 
 
 def test_with_a_text_only_message_the_counts_stay_exact_and_the_bound_is_stated(
-    cluster: Cluster, opensearch_url: str, documents: list[dict[str, Any]], on_files: Runtime
+    cluster: Cluster, opensearch_url: str, documents: list[dict[str, Any]], on_files: ToolContext
 ) -> None:
     """An ECS template maps `message` as text only: nothing to group by in the cluster. Every
     line is still counted; the text of a bounded number is fetched, and the answer says so."""
@@ -145,14 +145,14 @@ def test_with_a_text_only_message_the_counts_stay_exact_and_the_bound_is_stated(
         "nezha-text", [d for d in documents if start <= d["@timestamp"] < end], mappings=ECS_TEXT_MESSAGE
     )
     opensearch = OpenSearchSettings(url=opensearch_url, index=index, max_sampled_lines=20)
-    runtime = Runtime(Settings(config_path=Path("/n.toml"), opensearch=opensearch), clock=lambda: NOW)
+    runtime = build_context(Settings(config_path=Path("/n.toml"), opensearch=opensearch), clock=lambda: NOW)
     found = error_patterns(runtime, since=start, until=end, baseline="none")
     assert found.total == errors_in(documents, start, end) > 20
     assert sum(p.count for p in found.patterns) + found.other_count == found.total
     assert sum(p.count for p in found.patterns) == 20
     assert any("message has no keyword field" in n and "20 were fetched" in n for n in found.notes)
     roomy = OpenSearchSettings(url=opensearch_url, index=index)
-    exact = Runtime(Settings(config_path=Path("/n.toml"), opensearch=roomy), clock=lambda: NOW)
+    exact = build_context(Settings(config_path=Path("/n.toml"), opensearch=roomy), clock=lambda: NOW)
     assert_same(
         error_patterns(on_files, since=start, until=end, baseline="none").model_dump(mode="json"),
         error_patterns(exact, since=start, until=end, baseline="none").model_dump(mode="json"),

@@ -19,8 +19,8 @@ import pytest
 from pydantic import BaseModel
 
 from sitrep.demo import DemoScenario, build_demo
-from sitrep.runtime import Runtime
 from sitrep.settings import OpenSearchSettings, load_settings
+from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.health import deploy_health, rollback_candidates
 from sitrep.tools.logs import error_patterns, search_logs
 from sitrep.tools.timeline import incident_timeline
@@ -60,18 +60,20 @@ def demo_index(cluster: Cluster, demo: DemoScenario) -> str:
 
 
 @pytest.fixture(scope="module")
-def files(demo: DemoScenario) -> Runtime:
-    return Runtime(load_settings(demo.config_path), clock=lambda: NOW)
+def files(demo: DemoScenario) -> ToolContext:
+    return build_context(load_settings(demo.config_path), clock=lambda: NOW)
 
 
-def on_opensearch(demo: DemoScenario, url: str, index: str, **options: Any) -> Runtime:
+def on_opensearch(demo: DemoScenario, url: str, index: str, **options: Any) -> ToolContext:
     settings = load_settings(demo.config_path)
     opensearch = OpenSearchSettings(url=url, index=index, **options)
-    return Runtime(settings.model_copy(update={"files": None, "opensearch": opensearch}), clock=lambda: NOW)
+    return build_context(
+        settings.model_copy(update={"files": None, "opensearch": opensearch}), clock=lambda: NOW
+    )
 
 
 @pytest.fixture(scope="module")
-def opensearch(demo: DemoScenario, opensearch_url: str, demo_index: str) -> Runtime:
+def opensearch(demo: DemoScenario, opensearch_url: str, demo_index: str) -> ToolContext:
     return on_opensearch(demo, opensearch_url, demo_index)
 
 
@@ -79,14 +81,14 @@ def opensearch(demo: DemoScenario, opensearch_url: str, demo_index: str) -> Runt
     ("tool", "arguments"), CALLS, ids=[f"{t.__name__}-{i}" for i, (t, _) in enumerate(CALLS)]
 )
 def test_every_log_backed_tool_answers_the_same(
-    files: Runtime, opensearch: Runtime, tool: Callable[..., BaseModel], arguments: dict[str, Any]
+    files: ToolContext, opensearch: ToolContext, tool: Callable[..., BaseModel], arguments: dict[str, Any]
 ) -> None:
     from_files = comparable(tool(files, **arguments).model_dump(mode="json"))
     from_opensearch = comparable(tool(opensearch, **arguments).model_dump(mode="json"))
     assert_same(from_files, from_opensearch)
 
 
-def test_the_demo_answers_are_not_trivial(opensearch: Runtime, demo: DemoScenario) -> None:
+def test_the_demo_answers_are_not_trivial(opensearch: ToolContext, demo: DemoScenario) -> None:
     """Parity over empty answers would prove nothing: the OpenSearch runtime finds the incident."""
     patterns = error_patterns(opensearch, service="checkout")
     assert patterns.total > 100 and any(p.new for p in patterns.patterns)
@@ -99,7 +101,7 @@ def test_the_demo_answers_are_not_trivial(opensearch: Runtime, demo: DemoScenari
 
 
 def test_every_line_of_a_day_groups_the_same_when_the_bound_allows(
-    demo: DemoScenario, files: Runtime, opensearch_url: str, demo_index: str
+    demo: DemoScenario, files: ToolContext, opensearch_url: str, demo_index: str
 ) -> None:
     """All levels over 6 h against the 24 h before: ~30,000 distinct messages per window (request
     lines carry ids), beyond the default bound but within a raised one."""
@@ -110,7 +112,7 @@ def test_every_line_of_a_day_groups_the_same_when_the_bound_allows(
 
 
 def test_beyond_the_bound_totals_stay_exact_and_the_sample_is_stated(
-    demo: DemoScenario, files: Runtime, opensearch_url: str, demo_index: str
+    demo: DemoScenario, files: ToolContext, opensearch_url: str, demo_index: str
 ) -> None:
     tight = on_opensearch(demo, opensearch_url, demo_index, max_distinct_messages=100, max_sampled_lines=500)
     arguments = {"since": "6h", "levels": ["all"], "baseline": "none"}
@@ -123,7 +125,7 @@ def test_beyond_the_bound_totals_stay_exact_and_the_sample_is_stated(
 
 
 def test_sources_status_names_the_cluster_and_what_the_index_holds(
-    opensearch: Runtime, demo_index: str
+    opensearch: ToolContext, demo_index: str
 ) -> None:
     [status] = [s for s in opensearch.statuses() if s.kind == "opensearch"]
     assert status.ok and status.kind == "opensearch"

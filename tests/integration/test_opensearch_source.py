@@ -15,12 +15,12 @@ from pydantic import BaseModel
 
 from sitrep.domain import LogQuery, ScanReport
 from sitrep.errors import SourceResponseError, WriteRefused
-from sitrep.runtime import Runtime
 from sitrep.settings import DeployLogSource, FilesSource, OpenSearchSettings, Settings
 from sitrep.sources.opensearch import OpenSearchLogSource
+from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.health import deploy_health, rollback_candidates
 from sitrep.tools.logs import error_patterns, search_logs
-from sitrep.tools.status import sources_status
+from sitrep.tools.status import sources_status, statuses
 from sitrep.tools.timeline import incident_timeline
 from tests.integration.cluster import ECS_TEXT_MESSAGE, Cluster
 from tests.integration.test_opensearch_parity import assert_same
@@ -103,12 +103,12 @@ def settings_for(directory: Path, **sources: Any) -> Settings:
 @pytest.fixture(scope="module")
 def pair(
     cluster: Cluster, opensearch_url: str, scenario: tuple[Path, list[dict[str, Any]]]
-) -> tuple[Runtime, Runtime]:
+) -> tuple[ToolContext, ToolContext]:
     directory, documents = scenario
     index = cluster.index("corners", documents, shards=3)
     files = settings_for(directory, files=FilesSource(paths=[str(directory / "app.jsonl")]))
     opensearch = settings_for(directory, opensearch=OpenSearchSettings(url=opensearch_url, index=index))
-    return Runtime(files, clock=lambda: NOW), Runtime(opensearch, clock=lambda: NOW)
+    return build_context(files, clock=lambda: NOW), build_context(opensearch, clock=lambda: NOW)
 
 
 CORNERS: list[tuple[Callable[..., BaseModel], dict[str, Any]]] = [
@@ -131,7 +131,7 @@ CORNERS: list[tuple[Callable[..., BaseModel], dict[str, Any]]] = [
     ("tool", "arguments"), CORNERS, ids=[f"{t.__name__}-{i}" for i, (t, _) in enumerate(CORNERS)]
 )
 def test_awkward_data_answers_as_on_files(
-    pair: tuple[Runtime, Runtime], tool: Callable[..., BaseModel], arguments: dict[str, Any]
+    pair: tuple[ToolContext, ToolContext], tool: Callable[..., BaseModel], arguments: dict[str, Any]
 ) -> None:
     """Level spellings in any case, wildcard characters and non-ASCII text in a substring
     query, messages longer than the keyword, three shards: the same answers as files."""
@@ -143,7 +143,7 @@ def test_awkward_data_answers_as_on_files(
 
 
 def test_level_spellings_are_all_found(
-    pair: tuple[Runtime, Runtime], scenario: tuple[Path, list[dict[str, Any]]]
+    pair: tuple[ToolContext, ToolContext], scenario: tuple[Path, list[dict[str, Any]]]
 ) -> None:
     _, opensearch = pair
     wanted = {"ERROR", "Error", "err", "SEVERE", "Fatal", "crit"}
@@ -156,7 +156,7 @@ def test_an_index_pattern_matching_nothing_is_said(opensearch_url: str, tmp_path
         tmp_path, opensearch=OpenSearchSettings(url=opensearch_url, index="sitrep-none-*")
     )
     (tmp_path / "deploys.jsonl").write_text("")
-    runtime = Runtime(settings, clock=lambda: NOW)
+    runtime = build_context(settings, clock=lambda: NOW)
     found = search_logs(runtime, since="1h")
     assert (
         found.total == 0
@@ -185,14 +185,14 @@ def test_a_service_field_without_keyword_is_explained(
         match=r"service\.name is text without a keyword sub-field in sitrep-test-textservice-\w+; deploy health and the incident timeline needs an aggregatable service field",
     ):
         source.window_stats(EVERYTHING, [(0.0, NOW.timestamp())], ScanReport())
-    runtime = Runtime(
+    runtime = build_context(
         settings_for(directory, opensearch=OpenSearchSettings(url=opensearch_url, index=index)),
         clock=lambda: NOW,
     )
     health = deploy_health(runtime, service="api")
     assert health.windows[0].verdict == "insufficient"
     assert any("logs not read: opensearch: service.name is text without a keyword" in n for n in health.notes)
-    assert "service.name is text without a keyword sub-field" in runtime.statuses()[-1].detail
+    assert "service.name is text without a keyword sub-field" in statuses(runtime.sources)[-1].detail
 
 
 def test_writes_never_reach_the_cluster(cluster: Cluster, opensearch_url: str) -> None:
@@ -214,7 +214,9 @@ def test_writes_never_reach_the_cluster(cluster: Cluster, opensearch_url: str) -
     assert cluster.count(index, {"match_all": {}}) == 1
 
 
-def test_a_dead_host_in_the_list_is_skipped(opensearch_url: str, pair: tuple[Runtime, Runtime]) -> None:
+def test_a_dead_host_in_the_list_is_skipped(
+    opensearch_url: str, pair: tuple[ToolContext, ToolContext]
+) -> None:
     _, working = pair
     assert working.settings.opensearch is not None
     index = working.settings.opensearch.index

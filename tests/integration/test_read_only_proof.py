@@ -22,11 +22,11 @@ from hypothesis import given
 from mcp import Client
 
 from sitrep.errors import WriteRefused
-from sitrep.runtime import Runtime
 from sitrep.server.mcp import build_server
 from sitrep.settings import OpenSearchSettings, load_settings
 from sitrep.sources.opensearch_client import ReadOnlyClient
 from sitrep.tools import READ_TOOLS
+from sitrep.tools.context import ToolContext, build_context
 from tests.gitrepo import NOW
 from tests.hostile import (
     HostileIncident,
@@ -70,11 +70,11 @@ def proxy(opensearch_url: str) -> Iterator[FaultProxy]:
         front.close()
 
 
-def runtime(incident: HostileIncident, proxy: FaultProxy, index: str, deadline: float) -> Runtime:
+def runtime(incident: HostileIncident, proxy: FaultProxy, index: str, deadline: float) -> ToolContext:
     base = load_settings(incident.config_path)
     opensearch = OpenSearchSettings(url=proxy.url, index=index, timeout_seconds=0.5)
     settings = base.model_copy(update={"files": None, "opensearch": opensearch, "deadline_seconds": deadline})
-    return Runtime(settings, clock=lambda: NOW)
+    return build_context(settings, clock=lambda: NOW)
 
 
 @pytest.fixture(scope="module")

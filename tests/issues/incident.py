@@ -12,9 +12,9 @@ from typing import Any
 
 from mcp import Client
 
-from sitrep.runtime import Runtime
 from sitrep.server.mcp import build_server
 from sitrep.settings import load_settings
+from sitrep.tools.context import ToolContext, build_context
 from tests.gitrepo import NOW
 
 
@@ -45,9 +45,9 @@ def configure(
     return config
 
 
-def runtime(config: Path, deadline: float = 20.0) -> Runtime:
+def runtime(config: Path, deadline: float = 20.0) -> ToolContext:
     settings = load_settings(config).model_copy(update={"deadline_seconds": deadline})
-    return Runtime(settings, clock=lambda: NOW)
+    return build_context(settings, clock=lambda: NOW)
 
 
 @asynccontextmanager

@@ -17,10 +17,11 @@ from mcp import Client
 
 from sitrep import deadline
 from sitrep.domain import LogQuery, MessageGroup, ScanReport, WindowStats
-from sitrep.runtime import Runtime
 from sitrep.server.mcp import build_server
 from sitrep.settings import Settings
+from sitrep.sources.configured import Sources
 from sitrep.sources.globbing import expand
+from sitrep.tools.context import ToolContext
 from tests.issues.incident import answer, configure, good_line, session
 
 pytestmark = pytest.mark.anyio
@@ -126,8 +127,7 @@ class _EndlessLogs:
 
 async def test_work_past_the_deadline_stops() -> None:
     settings = Settings(config_path=Path("/nonexistent"), deadline_seconds=0.3)
-    runtime = Runtime(settings, cwd=Path("/"))
-    runtime.logs = _EndlessLogs()
+    runtime = ToolContext(settings, Sources(logs=_EndlessLogs()))
     async with Client(build_server(settings, runtime)) as client:
         await answer(client, "recent_deploys")
         baseline = threading.active_count()

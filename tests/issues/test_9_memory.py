@@ -31,10 +31,10 @@ from pathlib import Path
 from sitrep import tools
 from sitrep.deadline import tool_call
 from sitrep.results import as_json
-from sitrep.runtime import Runtime
+from sitrep.tools.context import ToolContext, build_context
 from sitrep.settings import load_settings
 settings = load_settings(Path(config)).model_copy(update={"deadline_seconds": deadline})
-rt = Runtime(settings, clock=lambda: datetime.fromisoformat(NOW))
+rt = build_context(settings, clock=lambda: datetime.fromisoformat(NOW))
 function = next(t for t in tools.READ_TOOLS if t.__name__ == tool)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.monotonic()

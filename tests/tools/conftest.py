@@ -8,9 +8,9 @@ import pytest
 from mcp import Client
 
 from sitrep.demo import DemoScenario, build_demo
-from sitrep.runtime import Runtime
 from sitrep.server.mcp import build_server
 from sitrep.settings import load_settings
+from sitrep.tools.context import ToolContext, build_context
 from tests.gitrepo import NOW
 
 
@@ -20,11 +20,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoScenario:
 
 
 @pytest.fixture
-def runtime(demo: DemoScenario) -> Runtime:
-    return Runtime(load_settings(demo.config_path), clock=lambda: NOW)
+def runtime(demo: DemoScenario) -> ToolContext:
+    return build_context(load_settings(demo.config_path), clock=lambda: NOW)
 
 
 @pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[Client]:
+async def client(runtime: ToolContext) -> AsyncIterator[Client]:
     async with Client(build_server(runtime.settings, runtime)) as session:
         yield session

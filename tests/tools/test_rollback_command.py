@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from sitrep.redact import sanitize
-from sitrep.runtime import Runtime
 from sitrep.server.mcp import build_server
 from sitrep.settings import load_settings
+from sitrep.tools.context import build_context
 from sitrep.tools.health import DEFAULT_GIT_COMMAND
 from sitrep.tools.rollback_command import render_command
 from tests.gitrepo import NOW, Repo
@@ -188,7 +188,7 @@ async def test_rollback_candidates_refuse_a_hostile_version_from_the_deploy_log(
         '[[git]]\nservice = "api"\nrepo = "api"\nbranch = "main"\n\n[deploy_log]\npath = "deploys.jsonl"\n\n'
         '[rollback]\ncommand = "deploy {service} --version {version}"\n'
     )
-    runtime = Runtime(load_settings(config), clock=lambda: NOW)
+    runtime = build_context(load_settings(config), clock=lambda: NOW)
     async with Client(build_server(runtime.settings, runtime)) as client:
         result = await call(client, "rollback_candidates", service="api")
     commands = {c["sha"]: c["command"] for c in result["candidates"]}

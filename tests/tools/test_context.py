@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from sitrep.errors import InputError
-from sitrep.runtime import Runtime
 from sitrep.settings import DeployLogSource, FilesSource, GitSource, Settings
+from sitrep.tools.context import build_context
 from sitrep.tools.deploys import recent_deploys
+from sitrep.tools.history import known_services, require_service
 from sitrep.tools.status import sources_status
 from tests.gitrepo import NOW, Repo, hours_ago
 
@@ -24,8 +25,8 @@ def test_with_no_configuration_the_current_repository_is_the_service(
 ) -> None:
     repo = make_repo("shop")
     sha = repo.commit("first", {"a.py": "x"}, hours_ago(2))
-    runtime = Runtime(Settings(), cwd=repo.path, clock=lambda: NOW)
-    assert runtime.services() == ["shop"]
+    runtime = build_context(Settings(), cwd=repo.path, clock=lambda: NOW)
+    assert known_services(runtime.sources) == ["shop"]
     result = recent_deploys(runtime)
     assert [(d.service, d.sha, d.source) for d in result.deploys] == [("shop", sha, "git")]
     hints = " ".join(sources_status(runtime).hints)
@@ -41,7 +42,7 @@ def test_a_broken_repository_leaves_the_deploy_log_working(tmp_path: Path) -> No
         git=[GitSource(service="api", repo=tmp_path / "not-a-repo")],
         deploy_log=DeployLogSource(path=log),
     )
-    runtime = Runtime(settings, clock=lambda: NOW)
+    runtime = build_context(settings, clock=lambda: NOW)
     result = recent_deploys(runtime, service="api")
     assert [d.version for d in result.deploys] == ["7"]
     assert any("git:api not read" in note for note in result.notes)
@@ -59,7 +60,7 @@ def test_a_missing_deploy_log_leaves_git_working(make_repo: Callable[[str], Repo
         deploy_log=DeployLogSource(path=tmp_path / "absent.jsonl"),
         files=FilesSource(paths=[str(tmp_path / "logs/*.jsonl")]),
     )
-    runtime = Runtime(settings, clock=lambda: NOW)
+    runtime = build_context(settings, clock=lambda: NOW)
     result = recent_deploys(runtime)
     assert len(result.deploys) == 1 and any("deploy log not read" in note for note in result.notes)
     status = {s.name: s.ok for s in sources_status(runtime).sources}
@@ -80,7 +81,7 @@ def test_environment_filter_and_unknown_services(tmp_path: Path) -> None:
     settings = Settings(
         config_path=tmp_path / "x.toml", deploy_log=DeployLogSource(path=log, environment="production")
     )
-    runtime = Runtime(settings, clock=lambda: NOW)
+    runtime = build_context(settings, clock=lambda: NOW)
     assert [d.version for d in recent_deploys(runtime).deploys] == ["2"]
     with pytest.raises(InputError, match="unknown service 'web'; known services: api"):
-        runtime.require_service("web")
+        require_service(runtime.sources, "web")

@@ -1,0 +1,72 @@
+"""The sources a configuration names, built once and handed to every tool.
+
+`Sources` is a plain container: one field per capability, each a backend behind its
+protocol (or None when not configured). Tests build one from fakes directly
+(`Sources(logs=StalledLogs())`); the server and the CLI call `build_sources(settings)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sitrep.errors import InputError
+from sitrep.settings import Settings
+from sitrep.sources.deploy_log import DeployLog
+from sitrep.sources.files import FileLogSource
+from sitrep.sources.git import GitRepo, discover_repo
+from sitrep.sources.protocols import LogSource
+
+__all__ = ["Sources", "build_sources"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    repos: Mapping[str, GitRepo] = field(default_factory=dict)
+    """One git repository per service: what each deploy changed (and, without a deploy log,
+    the deploys themselves)."""
+    deploy_log: DeployLog | None = None
+    """The source of truth for when a deploy happened."""
+    logs: LogSource | None = None
+    """Log lines: local files or OpenSearch."""
+    problems: tuple[str, ...] = ()
+    """Configured sources that could not be set up, said so that sources_status shows them."""
+    discovered: bool = False
+    """True when no configuration named a repository and the working directory's was used."""
+
+
+def build_sources(settings: Settings, *, cwd: Path | None = None) -> Sources:
+    configured = list(settings.git)
+    discovered = False
+    if not configured and settings.config_path is None:
+        found = discover_repo(cwd or Path.cwd())
+        if found is not None:
+            configured, discovered = [found], True
+    repos: dict[str, GitRepo] = {}
+    problems: list[str] = []
+    for source in configured:
+        try:
+            repos[source.service] = GitRepo(source, timeout=min(10.0, settings.deadline_seconds))
+        except InputError as error:
+            problems.append(f"[[git]] {source.service}: {error}")
+    return Sources(
+        repos=repos,
+        deploy_log=DeployLog(settings.deploy_log) if settings.deploy_log else None,
+        logs=_log_source(settings),
+        problems=tuple(problems),
+        discovered=discovered,
+    )
+
+
+def _log_source(settings: Settings) -> LogSource | None:
+    if settings.files is not None:
+        return FileLogSource(settings.files, settings.fields)
+    if settings.opensearch is not None:
+        # Imported here: opensearch-py is only loaded when a cluster is configured.
+        from sitrep.sources.opensearch import OpenSearchLogSource
+
+        return OpenSearchLogSource(
+            settings.opensearch, settings.fields, deadline_seconds=settings.deadline_seconds
+        )
+    return None

@@ -1,0 +1,107 @@
+"""Deploys from every deploy source, merged, and the services the sources know.
+
+The deploy log says when a deploy happened; git says what it was (and, for a service with no
+deploy log, when). Reading is the sources' work and merging is analysis'; this module asks
+the one and hands the records to the other, for every tool that needs the deploy history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sitrep.analysis.deploys import find_commit, merge_deploys
+from sitrep.domain import Commit, Deploy
+from sitrep.errors import InputError, SitrepError, SourceError
+from sitrep.sources.configured import Sources
+from sitrep.sources.git import GitRepo
+
+__all__ = ["DeployHistory", "deploy_history", "known_services", "require_service"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeployHistory:
+    deploys: list[Deploy]
+    """Oldest first."""
+    notes: list[str] = field(default_factory=list)
+
+
+def deploy_history(sources: Sources, service: str | None = None) -> DeployHistory:
+    """Every deploy of `service` (or of all services) from every source, oldest first."""
+    logged, notes = _logged_deploys(sources)
+    if service is not None:
+        logged = [d for d in logged if d.service == service]
+    if service is None:
+        repos = list(sources.repos.values())
+    else:
+        repos = [sources.repos[service]] if service in sources.repos else []
+    from_git: dict[str, list[Deploy]] = {}
+    commits: dict[str, Commit] = {}
+    logged_services = {d.service for d in logged}
+    for repo in repos:
+        try:
+            history = repo.history()
+            commits.update({c.sha: c for c in history})
+            if repo.service in logged_services:
+                commits.update(_missing_commits(repo, logged, commits))
+            else:
+                from_git[repo.service] = repo.deploys()
+        except SitrepError as error:
+            notes.append(f"{repo.name} not read: {error}")
+    return DeployHistory(merge_deploys(logged, from_git, commits), notes)
+
+
+def _logged_deploys(sources: Sources) -> tuple[list[Deploy], list[str]]:
+    log = sources.deploy_log
+    if log is None:
+        return [], []
+    try:
+        read = log.read()
+    except SourceError as error:
+        return [], [f"deploy log not read: {error}"]
+    notes = []
+    if read.lines_skipped:
+        notes.append(f"deploy log: {read.lines_skipped} unreadable line(s) skipped")
+    if not read.complete:
+        notes.append("deploy log: the call's deadline came before its end; later deploys are missing")
+    wanted = log.environment
+    return [d for d in read.deploys if wanted is None or d.environment == wanted], notes
+
+
+def _missing_commits(repo: GitRepo, logged: list[Deploy], known: dict[str, Commit]) -> dict[str, Commit]:
+    """Look up deployed shas that are not on the branch's first-parent line (hotfix branches)."""
+    found: dict[str, Commit] = {}
+    for deploy in logged:
+        if deploy.service != repo.service or not deploy.sha or find_commit(deploy.sha, known):
+            continue
+        try:
+            found.update(repo.commits([repo.resolve(deploy.sha)]))
+        except SitrepError:
+            continue
+    return found
+
+
+def _logged_services(sources: Sources) -> set[str]:
+    if sources.deploy_log is None:
+        return set()
+    try:
+        return {d.service for d in sources.deploy_log.read().deploys}
+    except SourceError:
+        return set()
+
+
+def known_services(sources: Sources) -> list[str]:
+    names = set(sources.repos) | _logged_services(sources)
+    if sources.logs is not None:
+        names |= sources.logs.services()
+    return sorted(names)
+
+
+def require_service(sources: Sources, service: str, *, name: str = "service") -> str:
+    """`service` if some source knows it; otherwise an error listing the services known."""
+    if service in sources.repos or service in _logged_services(sources):
+        return service  # found without reading the logs
+    known = known_services(sources)
+    if service in known:
+        return service
+    listing = ", ".join(known) if known else "none — configure [[git]], [deploy_log] or [files]"
+    raise InputError(f"{name}: unknown service {service!r}; known services: {listing}")
