@@ -14,12 +14,16 @@ worker thread stops instead of burning CPU and memory on an answer no one will r
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+import typing
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-__all__ = ["Call", "Cancelled", "check", "current", "expired", "time_left", "tool_call", "touched"]
+T = TypeVar("T")
+
+__all__ = ["Call", "Cancelled", "check", "current", "expired", "once", "time_left", "tool_call", "touched"]
 
 RESERVE_SHARE = 0.1
 """The share of a call's deadline kept back from the sources, to build the answer from
@@ -37,6 +41,8 @@ class Call:
     timed_out: bool = False
     cancelled: bool = False
     """Set by the server when it stops waiting for the call; the work must then stop."""
+    memo: dict[Hashable, Any] = field(default_factory=dict)
+    """Answers already read in this call, by query (see `once`)."""
 
 
 class Cancelled(BaseException):
@@ -81,6 +87,18 @@ def check() -> None:
     call = _CURRENT.get()
     if call is not None and call.cancelled:
         raise Cancelled(call.tool)
+
+
+def once(key: Hashable, read: Callable[[], T]) -> T:
+    """`read()`, done once per call for each `key`: several tools' steps asking a source the
+    same question within one call get the first answer (a deploy log parsed once, a git range
+    walked once). Outside a call there is nothing to share it with, so it just reads."""
+    call = _CURRENT.get()
+    if call is None:
+        return read()
+    if key not in call.memo:
+        call.memo[key] = read()
+    return typing.cast(T, call.memo[key])
 
 
 def touched(source: str) -> None:

@@ -3,7 +3,7 @@
 Every text field is `Untrusted`: it passes through the one redaction step whenever a result
 is built, whether it holds text from outside (log lines, commit messages, paths, versions,
 service names, backend errors) or sitrep's own words that quote such text (notes, summaries).
-A plain `str` cannot appear in a result model: `tests/test_models.py` walks them all. The one
+A plain `str` cannot appear in a result model: `tests/test_results.py` walks them all. The one
 exception is `Verbatim`, for text that must reach the human exactly as built (the rollback
 command): it is checked, never rewritten, and refused if redaction would change it.
 """

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sitrep.deadline import touched
+from sitrep.deadline import once, touched
 from sitrep.domain import Deploy
 from sitrep.errors import SourceUnavailable
 from sitrep.settings import DeployLogSource
@@ -44,6 +44,9 @@ class DeployLog:
 
     def read(self) -> DeployLogRead:
         touched(self.name)
+        return once(("deploy_log", self.path), self._read)
+
+    def _read(self) -> DeployLogRead:
         try:
             handle = self.path.open("rb")
         except FileNotFoundError:

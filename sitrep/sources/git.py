@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from sitrep.deadline import check, time_left, touched
+from sitrep.deadline import check, once, time_left, touched
 from sitrep.domain import Commit, Deploy, FileChange
 from sitrep.errors import InputError, SourceResponseError, SourceTimeout, SourceUnavailable, WriteRefused
 from sitrep.settings import GitSource
@@ -212,7 +212,19 @@ class GitRepo:
         paths: Sequence[str] = (),
         ok: tuple[int, ...] = (0,),
     ) -> str:
-        """git's whole output as text (to `MAX_OUTPUT_BYTES`), for the small answers."""
+        """git's whole output as text (to `MAX_OUTPUT_BYTES`), for the small answers; the same
+        question twice in one call runs git once."""
+        key = ("git", str(self.path), subcommand, options, tuple(refs), tuple(paths), ok)
+        return once(key, lambda: self._read_text(subcommand, *options, refs=refs, paths=paths, ok=ok))
+
+    def _read_text(
+        self,
+        subcommand: str,
+        *options: str,
+        refs: Sequence[str] = (),
+        paths: Sequence[str] = (),
+        ok: tuple[int, ...] = (0,),
+    ) -> str:
         output = self._stream(
             subcommand, *options, refs=refs, paths=paths, ok=ok, separator=b"", max_bytes=MAX_TEXT_BYTES
         )
@@ -396,7 +408,11 @@ class GitRepo:
 
     def _commit_log(self, *options: str, refs: Sequence[str], paths: Sequence[str] = ()) -> list[Commit]:
         """The commits `git log` lists, each record cut to `MAX_RECORD_BYTES` (a long
-        subject keeps its start)."""
+        subject keeps its start); the same log twice in one call runs git once."""
+        key = ("git log", str(self.path), options, tuple(refs), tuple(paths))
+        return list(once(key, lambda: self._read_commit_log(*options, refs=refs, paths=paths)))
+
+    def _read_commit_log(self, *options: str, refs: Sequence[str], paths: Sequence[str]) -> list[Commit]:
         output = self._records(
             "log", *options, f"--format={_COMMIT_FORMAT}", refs=refs, paths=paths, separator=_RECORD.encode()
         )

@@ -17,7 +17,7 @@ from sitrep.settings import AuditSettings, load_settings
 from sitrep.sources.configured import Sources
 from sitrep.tools.context import ToolContext, build_context
 from tests.gitrepo import NOW
-from tests.test_server import StalledLogs
+from tests.server.test_mcp import StalledLogs
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,7 @@ from sitrep.sources.configured import Sources
 from sitrep.tools.context import ToolContext, build_context
 
 pytestmark = pytest.mark.anyio
-SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
+SNAPSHOT = Path(__file__).parents[1] / "snapshots" / "tools.json"
 
 
 @pytest.fixture

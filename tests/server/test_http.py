@@ -20,7 +20,7 @@ from sitrep.demo import DemoScenario, build_demo
 # `python -m sitrep` from the checkout under test: the `sitrep` script on PATH may belong to
 # another checkout (an editable install points at one tree only).
 SITREP = [sys.executable, "-m", "sitrep"]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
