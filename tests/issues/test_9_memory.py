@@ -19,6 +19,8 @@ from tests.gitrepo import NOW, Repo
 from tests.issues.incident import configure, good_line, iso
 
 CAP_MB = 150
+SMALL_CAP_MB = 40
+"""For the inputs that today's reads hold only a part of: 80-95 MB before the fix, none after."""
 RUNNER = r"""
 import importlib, json, resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # a runaway read fails, not the machine
@@ -98,7 +100,7 @@ def test_millions_of_unreadable_lines_are_counted_not_kept(tmp_path: Path) -> No
         out.write((good_line(5) + "\n").encode())
         out.write(b"x\n" * 15_000_000)  # 30 MB: more lines than a short deadline reads
     found = run(config, "search_logs", deadline=3.0, since="1h")
-    assert found["grown_mb"] < CAP_MB, found["grown_mb"]
+    assert found["grown_mb"] < SMALL_CAP_MB, found["grown_mb"]
     assert found["seconds"] < 6.0
     result = found["result"]
     assert result["total"] == 1
@@ -142,7 +144,7 @@ def test_commits_with_megabyte_subjects_are_read_cut(tmp_path: Path) -> None:
         ["git", "-C", str(repo.path), "fast-import", "--quiet"], input=b"".join(script), check=True
     )
     found = run(config, "recent_deploys", since="30d", limit=100)
-    assert found["grown_mb"] < CAP_MB, found["grown_mb"]
+    assert found["grown_mb"] < SMALL_CAP_MB, found["grown_mb"]
     deploys = found["result"]["deploys"]
     assert deploys and all("…[+" in d["message"] for d in deploys)  # cut, and says so
 
