@@ -376,6 +376,31 @@ class GitRepo:
         )
         return _merge_changes(_parse_name_status(status_out), _parse_numstat(stat_out))
 
+    def first_parent_line(self, base: str, head: str) -> list[str]:
+        """Every first-parent commit after `base` up to `head`, newest first (shas only)."""
+        validate_ref(base)
+        validate_ref(head)
+        return self._git("log", "--first-parent", "--format=%H", refs=[f"{base}..{head}"]).split()
+
+    def first_parent_changes(self, base: str, head: str) -> dict[str, list[FileChange]]:
+        """The files each first-parent commit after `base` up to `head` changed against its first
+        parent (without line counts): one walk of a range, for questions about any part of it."""
+        validate_ref(base)
+        validate_ref(head)
+        out = self._git(
+            "log", "--first-parent", "--diff-merges=first-parent", "--no-ext-diff", "--no-textconv", "-M",
+            "--name-status", "-z", "--format=%x1e%H",
+            refs=[f"{base}..{head}"], paths=[self.subpath] if self.subpath else (),
+        )  # fmt: skip
+        changed: dict[str, list[FileChange]] = {}
+        for chunk in out.split("\x1e")[1:]:
+            sha, _, rest = chunk.partition("\0")
+            statuses = _parse_name_status(rest.lstrip("\n"))
+            changed[sha.strip()] = [
+                FileChange(path, status, None, None, old_path=old) for status, path, old in statuses
+            ]
+        return changed
+
     def added_lines(
         self, base: str, head: str, paths: Sequence[str], notes: list[str] | None = None
     ) -> Iterator[tuple[str, str]]:

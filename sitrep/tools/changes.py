@@ -1,11 +1,17 @@
 """What a range of commits changed that is hard to reverse: the risks `deploy_diff` lists and
 `rollback_candidates` weighs, read from git once and said in the result's terms."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from sitrep.analysis.risks import Risk, conflict_marker_risks, merge_risk, path_risks, text_paths
 from sitrep.domain import FileChange
 from sitrep.results import RiskOut
-from sitrep.sources.git import GitRepo
+from sitrep.sources.git import GitRepo, Merge
 from sitrep.tools.output import clip
+
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def diff_risks(
@@ -22,7 +28,56 @@ def diff_risks(
     if markers:
         risks += conflict_marker_risks(repo.added_lines(base, head, text_paths(changes), notes))
     risks += [merge_risk(m.sha, m.brought_in, repo.branch, m.refs) for m in repo.merges(base, head)]
-    return sorted(risks, key=lambda r: ({"high": 0, "medium": 1, "low": 2}[r.severity], r.kind, r.path or ""))
+    return _ordered(risks)
+
+
+def _ordered(risks: list[Risk]) -> list[Risk]:
+    return sorted(risks, key=lambda r: (_SEVERITY_ORDER[r.severity], r.kind, r.path or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class RangeRisks:
+    """The hard-to-reverse changes from any commit of a first-parent range to its head, from
+    one walk of the range: rollback candidates share it instead of each diffing to the head.
+
+    A file changed by several commits counts once, with its earliest change; a file changed
+    and changed back still counts (a migration that ran stays applied)."""
+
+    repo: GitRepo
+    oldest: str
+    line: list[str]
+    """First-parent commits after `oldest`, newest first."""
+    changed: dict[str, list[FileChange]]
+    merges: list[Merge]
+
+    @classmethod
+    def walk(cls, repo: GitRepo, oldest: str, head: str) -> RangeRisks:
+        return cls(
+            repo,
+            oldest,
+            repo.first_parent_line(oldest, head),
+            repo.first_parent_changes(oldest, head),
+            repo.merges(oldest, head),
+        )
+
+    def since(self, base: str) -> list[Risk] | None:
+        """The risks from `base` to the head; None when `base` is not on the range's line."""
+        if base == self.oldest:
+            after = self.line
+        elif base in self.line:
+            after = self.line[: self.line.index(base)]
+        else:
+            return None
+        seen: dict[str, FileChange] = {}
+        for sha in reversed(after):  # oldest first: the earliest change of a file is kept
+            for change in self.changed.get(sha, ()):
+                seen.setdefault(change.path, change)
+        shas = set(after)
+        merged = [m for m in self.merges if m.sha in shas]
+        risks = path_risks(seen.values()) + [
+            merge_risk(m.sha, m.brought_in, self.repo.branch, m.refs) for m in merged
+        ]
+        return _ordered(risks)
 
 
 def risk_out(risk: Risk) -> RiskOut:

@@ -21,7 +21,7 @@ from sitrep.results import (
     WindowOut,
 )
 from sitrep.timespec import isoformat
-from sitrep.tools.changes import diff_risks, risk_out
+from sitrep.tools.changes import RangeRisks, diff_risks, risk_out
 from sitrep.tools.context import ToolContext
 from sitrep.tools.history import deploy_history, require_service
 from sitrep.tools.output import clip, fit, scan_notes
@@ -147,7 +147,8 @@ def rollback_candidates(
         notes.append("the current deploy's window looks healthy; rolling back may not help")
     if not ranked:
         notes.append("no earlier deploy to roll back to")
-    candidates = [_candidate_out(ctx, service, r, current, notes) for r in ranked]
+    walk = _walk(ctx, service, ranked, current, notes)
+    candidates = [_candidate_out(ctx, service, r, current, walk, notes) for r in ranked]
     head = CurrentDeploy(
         sha=current.window.deploy.sha,
         version=clip(current.window.deploy.version, 80),
@@ -166,8 +167,28 @@ def rollback_candidates(
     return fit(build, len(candidates), ctx.settings.output.max_chars)
 
 
+def _walk(
+    ctx: ToolContext, service: str, ranked: list[Ranked], current: Judged, notes: list[str]
+) -> RangeRisks | None:
+    """One walk of the commits from the oldest candidate to the current deploy, shared by all."""
+    repo = ctx.sources.repos.get(service)
+    dated = sorted(
+        (r.judged.window.start, r.judged.window.deploy.sha) for r in ranked if r.judged.window.deploy.sha
+    )
+    head = current.window.deploy.sha
+    if repo is None or not dated or not head:
+        return None
+    oldest = dated[0][1]
+    assert oldest is not None
+    try:
+        return RangeRisks.walk(repo, oldest, head)
+    except SitrepError as error:
+        notes.append(f"risks not read in one walk from {oldest[:12]}: {error}")
+        return None
+
+
 def _candidate_out(
-    ctx: ToolContext, service: str, ranked: Ranked, current: Judged, notes: list[str]
+    ctx: ToolContext, service: str, ranked: Ranked, current: Judged, walk: RangeRisks | None, notes: list[str]
 ) -> CandidateOut:
     deploy = ranked.judged.window.deploy
     return CandidateOut(
@@ -178,19 +199,30 @@ def _candidate_out(
         score=ranked.score,
         verdict=ranked.judged.verdict,
         reasons=ranked.reasons,
-        risks=[risk_out(r) for r in _risks_since(ctx, service, deploy.sha, current.window.deploy.sha, notes)],
+        risks=[
+            risk_out(r)
+            for r in _risks_since(ctx, service, deploy.sha, current.window.deploy.sha, walk, notes)
+        ],
         command=rollback_command(ctx, service, ranked.judged.window, current.window),
     )
 
 
 def _risks_since(
-    ctx: ToolContext, service: str, sha: str | None, current_sha: str | None, notes: list[str]
+    ctx: ToolContext,
+    service: str,
+    sha: str | None,
+    current_sha: str | None,
+    walk: RangeRisks | None,
+    notes: list[str],
 ) -> list[Risk]:
     repo = ctx.sources.repos.get(service)
     if repo is None or not sha or not current_sha:
         why = "no git repository is configured for it" if repo is None else "the deploy log names no sha"
         return [Risk("unchecked", "low", f"changes since this deploy were not checked: {why}")]
-    try:
+    shared = walk.since(sha) if walk is not None else None
+    if shared is not None:
+        return shared
+    try:  # a deploy off the first-parent line (a hotfix branch): its own diff
         return [r for r in diff_risks(repo, sha, current_sha, repo.changes(sha, current_sha), markers=False)]
     except SitrepError as error:
         note = f"risks not checked for {sha[:12]}: {error}"
