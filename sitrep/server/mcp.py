@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from sitrep import __version__
 from sitrep.deadline import current, tool_call
-from sitrep.errors import SitrepError
+from sitrep.errors import InputError, SitrepError
 from sitrep.redact import sanitize
 from sitrep.results import as_data, as_json
 from sitrep.server.audit import AuditLog, Outcome, default_audit_path
@@ -31,7 +31,8 @@ from sitrep.tools.context import ToolContext, build_context
 logger = logging.getLogger("sitrep")
 
 TOOL_NAMES = frozenset(tool.__name__ for tool in READ_TOOLS)
-ARGUMENTS = {tool.__name__: tool_arguments(tool).names for tool in READ_TOOLS}
+SPECS = {tool.__name__: tool_arguments(tool) for tool in READ_TOOLS}
+ARGUMENTS = {name: spec.names for name, spec in SPECS.items()}
 """Each tool's argument names."""
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -89,6 +90,12 @@ def _tool_calls(audit: AuditLog, deadline: float) -> ServerMiddleware[Any]:
                 f"{', '.join(ARGUMENTS[name]) or 'none'}"
             )
             return _refused(audit, name, arguments, message, "error")
+        try:
+            # The same check the CLI makes, before the SDK's, whose message would quote the value
+            # as it came: hidden characters, secrets and all.
+            SPECS[name].validate(arguments)
+        except InputError as error:
+            return _refused(audit, name, arguments, sanitize(str(error)), "error")
         started = time.monotonic()
         with tool_call(name, deadline) as call:
             try:

@@ -22,7 +22,9 @@ from sitrep.demo import DemoScenario, build_demo
 from sitrep.settings import OpenSearchSettings, load_settings
 from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.health import deploy_health, rollback_candidates
+from sitrep.tools.history import known_services
 from sitrep.tools.logs import error_patterns, search_logs
+from sitrep.tools.status import statuses
 from sitrep.tools.timeline import incident_timeline
 from tests.gitrepo import NOW
 from tests.integration.cluster import Cluster, read_ndjson
@@ -127,11 +129,11 @@ def test_beyond_the_bound_totals_stay_exact_and_the_sample_is_stated(
 def test_sources_status_names_the_cluster_and_what_the_index_holds(
     opensearch: ToolContext, demo_index: str
 ) -> None:
-    [status] = [s for s in opensearch.statuses() if s.kind == "opensearch"]
+    [status] = [s for s in statuses(opensearch.sources) if s.kind == "opensearch"]
     assert status.ok and status.kind == "opensearch"
     assert "OpenSearch 2." in status.detail and "health " in status.detail
     assert f"{demo_index} matches 1 index(es), 51,146 documents" in status.detail
-    assert opensearch.services() == ["checkout", "payments"]
+    assert known_services(opensearch.sources) == ["checkout", "payments"]
 
 
 def comparable(result: dict[str, Any]) -> dict[str, Any]:

@@ -132,6 +132,18 @@ async def test_a_stalled_backend_gives_an_answer_within_the_deadline() -> None:
     assert result.is_error and "did not finish within 0.5 s; narrow the time range" in result.content[0].text  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "value",
+    [{"ghp_" + "a" * 36: None}, "ghp_" + "b" * 36, "12\u202e", ["sk-ant-api03-" + "c" * 40]],
+)
+async def test_a_bad_argument_value_is_named_not_quoted(bare: Client, value: object) -> None:
+    """The SDK's own message quotes the value as it came; sitrep's names the argument only."""
+    result = await bare.call_tool("error_patterns", {"top": value})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and text.startswith("top: "), text
+    assert "ghp_" not in text and "sk-ant" not in text and "\u202e" not in text and "input_value" not in text
+
+
 async def test_a_misspelt_argument_is_refused_not_ignored(bare: Client) -> None:
     result = await bare.call_tool("recent_deploys", {"servce": "checkout"})
     assert result.is_error
