@@ -37,7 +37,7 @@ Not covered: a secret with no name and no known shape (a bare 40-character AWS s
 password alone in prose, key lines printed one log record each), double URL-encoding,
 look-alike letters in a key (`pаssword` with a Cyrillic а), a password that is itself a
 status word or ends with its key's name (`password=mypassword`), and a base64 blob whose text names
-its secret only in other spellings than `password`, `secret`, `token` and their upper case.
+its secret in none of pass, pwd, secret, token, key (in lower, upper or title case).
 
 Speed: most lines hold no secret. `redact` lower-cases a line once and runs a pattern only when
 its clue (a substring every match must contain, tested with `in`) is present, and a one-character
@@ -392,13 +392,15 @@ def _encoded_cores(word: str) -> list[str]:
     return cores
 
 
-# The secret words in the spellings of `.env` files and configs. Each test scans the line, so the
-# list is short: a blob that names its secret only as `Password`, `pass`, `pwd` or `key` is not
-# looked into.
+# The secret words in the spellings of `.env` files and configs: `pass` covers password, passwd
+# and passphrase, `key` api_key and the like, in the three letter cases people write them.
 _ENCODED_WORDS = tuple(
-    core
-    for word in ("password", "PASSWORD", "secret", "SECRET", "token", "TOKEN")
-    for core in _encoded_cores(word)
+    dict.fromkeys(
+        core
+        for stem in ("pass", "pwd", "secret", "token", "key")
+        for word in (stem, stem.upper(), stem.capitalize())
+        for core in _encoded_cores(word)
+    )
 )
 
 

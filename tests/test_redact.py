@@ -679,7 +679,24 @@ def _spelling(draw: st.DrawFn) -> tuple[str, str]:
 
 def _encoded(draw: st.DrawFn) -> tuple[str, str]:
     key = draw(
-        st.sampled_from(["password", "DB_PASSWORD", "client_secret", "token", "GITHUB_TOKEN", "JWT_SECRET"])
+        st.sampled_from(
+            [
+                "password",
+                "DB_PASSWORD",
+                "client_secret",
+                "token",
+                "GITHUB_TOKEN",
+                "JWT_SECRET",
+                "Password",
+                "DB_PASS",
+                "passwd",
+                "pwd",
+                "api_key",
+                "API_KEY",
+                "Passphrase",
+                "AccountKey",
+            ]
+        )
     )
     prefix = draw(st.text("abc_=\n ", max_size=5))
     text = f"{prefix}{key}={draw(_word_st)}\n"
