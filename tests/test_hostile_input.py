@@ -36,8 +36,9 @@ from tests.hostile import (
     secret_pieces,
 )
 
-EXAMPLES_PER_TOOL = int(os.environ.get("SITREP_HOSTILE_EXAMPLES", "1250"))
-"""Eight tools: 10,000 generated argument sets in all."""
+EXAMPLES_PER_TOOL = int(os.environ.get("SITREP_HOSTILE_EXAMPLES", "400"))
+"""Eight tools: 3,200 generated argument sets in all, the same on every run (derandomized), which
+keeps CI within its time; SITREP_HOSTILE_EXAMPLES=1250 runs the full 10,000."""
 HARD_CAP_CHARS = 20_000
 DEADLINE = 10.0
 TALLY: dict[str, int] = {}
@@ -96,8 +97,8 @@ def check(tool: str, result: Any, seconds: float, incident: HostileIncident) -> 
     assert not found, f"{tool}: {found[:3]}"
 
 
-# The per-test timeout guards against a hang, and 1,250 calls of the slowest tool take about
-# two minutes on a busy 2-core machine: the loop is bounded by its count, not by time.
+# The per-test timeout guards against a hang, and 1,250 calls of the slowest tool take over
+# three minutes on a busy 2-core machine: the loop is bounded by its count, not by time.
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("tool", sorted(t.__name__ for t in READ_TOOLS))
 def test_generated_arguments_never_break_a_tool(
