@@ -376,11 +376,14 @@ class GitRepo:
         )
         return _merge_changes(_parse_name_status(status_out), _parse_numstat(stat_out))
 
-    def first_parent_line(self, base: str, head: str) -> list[str]:
-        """Every first-parent commit after `base` up to `head`, newest first (shas only)."""
+    def first_parent_line(self, base: str, head: str) -> list[tuple[str, str]]:
+        """Every first-parent commit after `base` up to `head`, newest first, as (sha, its first
+        parent); a root commit's parent is ""."""
         validate_ref(base)
         validate_ref(head)
-        return self._git("log", "--first-parent", "--format=%H", refs=[f"{base}..{head}"]).split()
+        out = self._git("log", "--first-parent", "--format=%H %P", refs=[f"{base}..{head}"])
+        line = [fields for fields in map(str.split, out.splitlines()) if fields]
+        return [(fields[0], fields[1] if len(fields) > 1 else "") for fields in line]
 
     def first_parent_changes(self, base: str, head: str) -> dict[str, list[FileChange]]:
         """The files each first-parent commit after `base` up to `head` changed against its first

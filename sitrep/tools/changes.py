@@ -45,8 +45,8 @@ class RangeRisks:
 
     repo: GitRepo
     oldest: str
-    line: list[str]
-    """First-parent commits after `oldest`, newest first."""
+    line: list[tuple[str, str]]
+    """First-parent commits after `oldest`, newest first, with their first parents."""
     changed: dict[str, list[FileChange]]
     merges: list[Merge]
 
@@ -62,18 +62,27 @@ class RangeRisks:
 
     def since(self, base: str) -> list[Risk] | None:
         """The risks from `base` to the head; None when `base` is not on the range's line."""
-        if base == self.oldest:
-            after = self.line
-        elif base in self.line:
-            after = self.line[: self.line.index(base)]
-        else:
+        shas = [sha for sha, _ in self.line]
+        if len(base) < 7:
             return None
+        if base == self.oldest:
+            # Only when the range starts at `oldest` itself: a deploy off the line (a hotfix)
+            # differs from the head by more than the line's commits.
+            if self.line and not self.line[-1][1].startswith(base):
+                return None
+            after = shas
+        else:
+            # A deploy log may name a short sha.
+            position = next((i for i, sha in enumerate(shas) if sha.startswith(base)), None)
+            if position is None:
+                return None
+            after = shas[:position]
         seen: dict[str, FileChange] = {}
         for sha in reversed(after):  # oldest first: the earliest change of a file is kept
             for change in self.changed.get(sha, ()):
                 seen.setdefault(change.path, change)
-        shas = set(after)
-        merged = [m for m in self.merges if m.sha in shas]
+        later = set(after)
+        merged = [m for m in self.merges if m.sha in later]
         risks = path_risks(seen.values()) + [
             merge_risk(m.sha, m.brought_in, self.repo.branch, m.refs) for m in merged
         ]

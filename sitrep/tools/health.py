@@ -172,14 +172,11 @@ def _walk(
 ) -> RangeRisks | None:
     """One walk of the commits from the oldest candidate to the current deploy, shared by all."""
     repo = ctx.sources.repos.get(service)
-    dated = sorted(
-        (r.judged.window.start, r.judged.window.deploy.sha) for r in ranked if r.judged.window.deploy.sha
-    )
+    dated = sorted((r.judged.window.start, sha) for r in ranked if (sha := r.judged.window.deploy.sha))
     head = current.window.deploy.sha
     if repo is None or not dated or not head:
         return None
     oldest = dated[0][1]
-    assert oldest is not None
     try:
         return RangeRisks.walk(repo, oldest, head)
     except SitrepError as error:

@@ -62,6 +62,18 @@ def test_a_base_off_the_first_parent_line_is_left_to_its_own_diff(make_repo: Cal
     feature = repo.git("rev-parse", "feature")
     git = GitRepo(GitSource(service="svc", repo=repo.path, branch="main"))
     assert RangeRisks.walk(git, shas[0], shas[-1]).since(feature) is None
+    assert RangeRisks.walk(git, feature, shas[-1]).since(feature) is None, "the oldest may be off it too"
+
+
+def test_a_short_sha_from_the_deploy_log_finds_its_place(make_repo: Callable[[str], Repo]) -> None:
+    repo = make_repo("svc")
+    shas = _history(repo)
+    git = GitRepo(GitSource(service="svc", repo=repo.path, branch="main"))
+    walk = RangeRisks.walk(git, shas[0][:12], shas[-1])
+    for base in shas[1:-1]:
+        found = walk.since(base[:12])
+        assert found is not None and found == walk.since(base)
+    assert walk.since(shas[0][:12]) is not None  # the oldest, named as the walk was
 
 
 def test_one_walk_costs_the_same_git_processes_for_any_number_of_bases(
