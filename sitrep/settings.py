@@ -184,7 +184,8 @@ class OutputSettings(_Section):
 
 class RollbackSettings(_Section):
     """The command a human would run; placeholders: {service} {sha} {short_sha} {version}
-    {current_sha} {current_version} {repo} {branch}. Values are shell-quoted."""
+    {current_sha} {current_version} {repo} {branch} {path} {message}. Each value is checked
+    (tools/rollback_command.py), then shell-quoted; a value that fails means no command."""
 
     command: str | None = None
 
