@@ -25,7 +25,7 @@ from sitrep.server.audit import AuditLog, Outcome, default_audit_path
 from sitrep.server.prompts import SKILLS, load_skill, with_context
 from sitrep.settings import Settings
 from sitrep.tools import READ_TOOLS
-from sitrep.tools.binding import tool_arguments
+from sitrep.tools.binding import ToolArguments, tool_arguments
 from sitrep.tools.context import ToolContext, build_context
 
 logger = logging.getLogger("sitrep")
@@ -157,16 +157,17 @@ def add_read_tool(server: MCPServer, ctx: ToolContext, tool: Callable[..., BaseM
 
     The tool runs in a worker thread under the configured deadline, its sitrep errors become
     messages the model can act on, and its result is sent as compact JSON."""
-    spec = tool_arguments(tool)
-    server.add_tool(_ReadTool(ctx, tool), name=spec.name, description=spec.description, annotations=READ_ONLY)
+    spec = SPECS.get(tool.__name__) or tool_arguments(tool)
+    server.add_tool(
+        _ReadTool(ctx, tool, spec), name=spec.name, description=spec.description, annotations=READ_ONLY
+    )
 
 
 class _ReadTool:
     """A tool as the SDK registers it: an async callable whose signature is the tool's own
     arguments, so the SDK reads the inputSchema and outputSchema from the tool itself."""
 
-    def __init__(self, ctx: ToolContext, tool: Callable[..., BaseModel]) -> None:
-        spec = tool_arguments(tool)
+    def __init__(self, ctx: ToolContext, tool: Callable[..., BaseModel], spec: ToolArguments) -> None:
         self._ctx, self._tool = ctx, tool
         self.__name__ = self.__qualname__ = spec.name
         self.__doc__ = spec.description

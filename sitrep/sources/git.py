@@ -215,15 +215,15 @@ class GitRepo:
         """git's whole output as text (to `MAX_OUTPUT_BYTES`), for the small answers; the same
         question twice in one call runs git once."""
         key = ("git", str(self.path), subcommand, options, tuple(refs), tuple(paths), ok)
-        return once(key, lambda: self._read_text(subcommand, *options, refs=refs, paths=paths, ok=ok))
+        return once(key, lambda: self._read_text(subcommand, options, refs, paths, ok))
 
     def _read_text(
         self,
         subcommand: str,
-        *options: str,
-        refs: Sequence[str] = (),
-        paths: Sequence[str] = (),
-        ok: tuple[int, ...] = (0,),
+        options: tuple[str, ...],
+        refs: Sequence[str],
+        paths: Sequence[str],
+        ok: tuple[int, ...],
     ) -> str:
         output = self._stream(
             subcommand, *options, refs=refs, paths=paths, ok=ok, separator=b"", max_bytes=MAX_TEXT_BYTES
@@ -438,9 +438,11 @@ class GitRepo:
         """The commits `git log` lists, each record cut to `MAX_RECORD_BYTES` (a long
         subject keeps its start); the same log twice in one call runs git once."""
         key = ("git log", str(self.path), options, tuple(refs), tuple(paths))
-        return list(once(key, lambda: self._read_commit_log(*options, refs=refs, paths=paths)))
+        return list(once(key, lambda: self._read_commit_log(options, refs, paths)))
 
-    def _read_commit_log(self, *options: str, refs: Sequence[str], paths: Sequence[str]) -> list[Commit]:
+    def _read_commit_log(
+        self, options: tuple[str, ...], refs: Sequence[str], paths: Sequence[str]
+    ) -> list[Commit]:
         output = self._records(
             "log", *options, f"--format={_COMMIT_FORMAT}", refs=refs, paths=paths, separator=_RECORD.encode()
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,14 @@ import pytest
 from mcp import Client
 
 from sitrep import deadline
-from sitrep.domain import LogQuery, MessageGroup, ScanReport, WindowStats
+from sitrep.domain import LogQuery
 from sitrep.server.mcp import build_server
 from sitrep.settings import Settings
 from sitrep.sources.configured import Sources
 from sitrep.sources.globbing import expand
 from sitrep.tools.context import ToolContext
 from tests.issues.incident import answer, configure, good_line, session
+from tests.server.test_mcp import StalledLogs
 
 pytestmark = pytest.mark.anyio
 CALLS = 8
@@ -96,33 +96,16 @@ def test_the_glob_walk_enters_a_loop_once_and_matches_as_glob_does(tmp_path: Pat
     assert sorted(expand(str(tmp_path / "a" / "*.log")).files) == [str(tmp_path / "a" / "x.log")]
 
 
-class _EndlessLogs:
+class _EndlessLogs(StalledLogs):
     """A log source that reads forever, as a loop over a huge input does, checking as it goes."""
 
-    name = "files"
     rounds = 0
-
-    def services(self) -> set[str]:
-        return {"checkout"}
 
     def search(self, query: LogQuery, limit: int) -> Any:
         while True:
             deadline.check()
             type(self).rounds += 1
             time.sleep(0.001)
-
-    def message_groups(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> Iterator[tuple[int, MessageGroup]]:
-        raise NotImplementedError
-
-    def window_stats(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> dict[str, list[WindowStats]]:
-        raise NotImplementedError
-
-    def status(self) -> Any:
-        raise NotImplementedError
 
 
 async def test_work_past_the_deadline_stops() -> None:
