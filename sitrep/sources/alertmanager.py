@@ -62,7 +62,7 @@ class AlertmanagerAlerts:
     def status(self) -> SourceStatus:
         started = time.perf_counter()
         try:
-            answer = self.client.get("/api/v2/status")
+            answer = self.client.get("/api/v2/status", attempts=1)
         except SourceError as error:
             return SourceStatus(SOURCE, "alerts", False, _ms(started), str(error))
         info = answer.get("versionInfo") if isinstance(answer, dict) else None

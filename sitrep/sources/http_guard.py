@@ -162,15 +162,24 @@ class GuardedHttp:
         self._client.close()
 
     # -- reads ------------------------------------------------------------------------
-    def get(self, path: str, params: Mapping[str, str | Sequence[str]] | None = None) -> Any:
-        return self._request("GET", path, params)
+    def get(
+        self, path: str, params: Mapping[str, str | Sequence[str]] | None = None, *, attempts: int = 0
+    ) -> Any:
+        """`attempts=1` for a probe (a status check) that must leave time to the other sources."""
+        return self._request("GET", path, params, attempts or _MAX_ATTEMPTS)
 
     def post(self, path: str, form: Mapping[str, str | Sequence[str]]) -> Any:
         """A read sent as a form POST (Prometheus accepts it for long queries)."""
-        return self._request("POST", path, form)
+        return self._request("POST", path, form, _MAX_ATTEMPTS)
 
     # -- one policy for every request --------------------------------------------------
-    def _request(self, method: str, path: str, params: Mapping[str, str | Sequence[str]] | None) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | Sequence[str]] | None,
+        attempts: int = _MAX_ATTEMPTS,
+    ) -> Any:
         decoded = check_read(self.source, self._reads, method, path)
         touched(self.source)
         started = time.monotonic()
@@ -187,7 +196,7 @@ class GuardedHttp:
                 return self._once(method, self._prefix + decoded, params, timeout)
             except (httpx.TransportError, _Transient) as error:
                 wait = _backoff(attempt)
-                last = attempt >= _MAX_ATTEMPTS or time.monotonic() + wait + _MIN_ATTEMPT_SECONDS > deadline
+                last = attempt >= attempts or time.monotonic() + wait + _MIN_ATTEMPT_SECONDS > deadline
                 if last:
                     raise self._convert(error, attempt, time.monotonic() - started, timeout) from None
             except _TooBig:

@@ -141,7 +141,7 @@ class PrometheusMetrics:
     def status(self) -> SourceStatus:
         started = time.perf_counter()
         try:
-            info = _data(self.client.get("/api/v1/status/buildinfo"))
+            info = _data(self.client.get("/api/v1/status/buildinfo", attempts=1))
             version = info.get("version", "unknown") if isinstance(info, dict) else "unknown"
             services = len(self.services())
             signals = self.signals()

@@ -8,9 +8,9 @@ from typing import Annotated
 from pydantic import Field
 
 from sitrep.domain import Alert
-from sitrep.errors import InputError
+from sitrep.errors import InputError, SourceError
 from sitrep.results import AlertGroupOut, AlertOut, Alerts
-from sitrep.sources.protocols import AlertSource
+from sitrep.sources.protocols import AlertPage, AlertSource
 from sitrep.timespec import epoch_iso, isoformat, time_range
 from sitrep.tools.context import ToolContext
 from sitrep.tools.output import clip, fit
@@ -51,8 +51,20 @@ def alerts(
         shown_since = shown_until = None
     else:
         start, end = time_range(since, until, ctx.now())
-        page = source.history(start.timestamp(), end.timestamp())
         shown_since, shown_until = isoformat(start), isoformat(end)
+        # What fires now is read first (one quick request): if the history cannot be read in
+        # time, the answer is still what fires now, saying why the past is missing.
+        try:
+            firing: AlertPage | SourceError = source.active()
+        except SourceError as error:
+            firing = error
+        try:
+            page = source.history(start.timestamp(), end.timestamp())
+        except SourceError as error:
+            if isinstance(firing, SourceError):
+                raise
+            page = firing
+            page.notes.insert(0, f"alert history unavailable ({error}); showing what fires now")
     found = [a for a in page.alerts if service is None or a.service == service]
     groups = _groups(found, width)
     notes = list(page.notes)
