@@ -16,7 +16,7 @@ from sitrep.settings import Settings
 from sitrep.sources.deploy_log import DeployLog
 from sitrep.sources.files import FileLogSource
 from sitrep.sources.git import GitRepo, discover_repo
-from sitrep.sources.protocols import LogSource
+from sitrep.sources.protocols import AlertSource, LogSource, MetricsSource
 
 __all__ = ["Sources", "build_sources"]
 
@@ -30,6 +30,10 @@ class Sources:
     """The source of truth for when a deploy happened."""
     logs: LogSource | None = None
     """Log lines: local files or OpenSearch."""
+    metrics: MetricsSource | None = None
+    """Metric signals and PromQL: Prometheus or anything speaking its HTTP API."""
+    alerts: AlertSource | None = None
+    """Alerts firing now (Alertmanager) and fired before (Prometheus' ALERTS series)."""
     problems: tuple[str, ...] = ()
     """Configured sources that could not be set up, said so that sources_status shows them."""
     discovered: bool = False
