@@ -24,7 +24,7 @@ from sitrep.results import as_data, as_json
 from sitrep.server.audit import AuditLog, Outcome, default_audit_path
 from sitrep.server.prompts import SKILLS, load_skill, with_context
 from sitrep.settings import Settings
-from sitrep.tools import READ_TOOLS
+from sitrep.tools import READ_TOOLS, TITLES
 from sitrep.tools.binding import ToolArguments, tool_arguments
 from sitrep.tools.context import ToolContext, build_context
 
@@ -159,7 +159,11 @@ def add_read_tool(server: MCPServer, ctx: ToolContext, tool: Callable[..., BaseM
     messages the model can act on, and its result is sent as compact JSON."""
     spec = SPECS.get(tool.__name__) or tool_arguments(tool)
     server.add_tool(
-        _ReadTool(ctx, tool, spec), name=spec.name, description=spec.description, annotations=READ_ONLY
+        _ReadTool(ctx, tool, spec),
+        name=spec.name,
+        title=TITLES.get(spec.name),
+        description=spec.description,
+        annotations=READ_ONLY,
     )
 
 

@@ -9,6 +9,7 @@ from sitrep.tools.health import deploy_health, rollback_candidates
 from sitrep.tools.logs import error_patterns, search_logs
 from sitrep.tools.status import sources_status
 from sitrep.tools.timeline import incident_timeline
+from sitrep.tools.what_changed import what_changed
 
 READ_TOOLS: tuple[Callable[..., BaseModel], ...] = (
     recent_deploys,
@@ -17,9 +18,13 @@ READ_TOOLS: tuple[Callable[..., BaseModel], ...] = (
     deploy_health,
     rollback_candidates,
     incident_timeline,
+    what_changed,
     deploy_diff,
     sources_status,
 )
 """Every tool sitrep serves. There is no other list: sitrep has no write tools."""
 
-__all__ = ["READ_TOOLS"]
+TITLES: dict[str, str] = {"what_changed": "What changed"}
+"""Human-readable titles, for clients that show them."""
+
+__all__ = ["READ_TOOLS", "TITLES"]
