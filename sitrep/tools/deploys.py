@@ -85,8 +85,7 @@ def deploy_diff(
     base_sha = repo.resolve(base, name="base") if base else _previous_deploy_sha(ctx, repo, head)
     commits = repo.range_commits(base_sha, head, MAX_DIFF_COMMITS + 1)
     changes = repo.changes(base_sha, head)
-    cut: list[str] = []
-    risks = diff_risks(repo, base_sha, head, changes, markers=True, notes=cut)
+    risks, cut = diff_risks(repo, base_sha, head, changes, markers=True)
     limit = ctx.settings.output.max_text_chars
     commit_items = [
         CommitOut(

@@ -118,6 +118,7 @@ def patterns_result(
 ) -> ErrorPatterns:
     """The result for a summary: the top patterns that fit the budget, the rest counted."""
     width = output.max_text_chars
+    notes = list(notes)
     known_baseline = base is not None and summary.baseline_total > 0
     if base is not None and not known_baseline:
         notes.append("the baseline window has no matching lines, so `new` is unknown (null)")

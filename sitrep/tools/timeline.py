@@ -45,14 +45,15 @@ def incident_timeline(
         notes.append("no log source configured: only deploys are shown; add [files] paths")
     else:
         cuts = [d.timestamp.timestamp() for d in deploys]
-        events += _log_events(
+        found, log_notes = _log_events(
             ctx,
             service,
             start.timestamp(),
             end.timestamp(),
             buckets(start.timestamp(), end.timestamp(), size, cuts),
-            notes,
         )
+        events += found
+        notes += log_notes
     width = ctx.settings.output.max_text_chars
     items = [_event_out(e, width) for e in ordered(events)]
 
@@ -74,8 +75,8 @@ def _log_events(
     start: float,
     end: float,
     spans: list[tuple[float, float]],
-    notes: list[str],
-) -> list[Event]:
+) -> tuple[list[Event], list[str]]:
+    """Onsets of new error patterns and spikes, from one scan of the logs; and notes."""
     assert ctx.sources.logs is not None
     services = frozenset({service}) if service else None
     base_start = start - BASELINE.total_seconds()
@@ -88,16 +89,14 @@ def _log_events(
         )
         summary = summarize_patterns(found.groups, current=1, ungrouped=found.report.ungrouped)
     except SitrepError as error:
-        notes.append(f"logs not read: {error}")
-        return []
-    report, series = found.report, found.stats
-    notes.extend(scan_notes(report))
+        return [], [f"logs not read: {error}"]
+    notes = scan_notes(found.report)
     events = onset_events(summary.patterns) if summary.baseline_total else []
     if not summary.baseline_total:
         notes.append("no error lines in the 24 h before since: new-pattern onsets are not marked")
-    for name, stats in series.items():
+    for name, stats in found.stats.items():
         events += spike_events(name, stats[1:], stats[0])
-    return events
+    return events, notes
 
 
 def _event_out(event: Event, width: int) -> EventOut:
