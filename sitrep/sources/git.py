@@ -29,7 +29,6 @@ from sitrep.domain import Commit, Deploy, FileChange
 from sitrep.errors import InputError, SourceResponseError, SourceTimeout, SourceUnavailable, WriteRefused
 from sitrep.settings import GitSource
 from sitrep.sources.protocols import SourceStatus
-from sitrep.timespec import from_epoch
 
 READ_SUBCOMMANDS = frozenset(
     {"log", "show", "diff", "rev-parse", "merge-base", "grep", "ls-tree", "cat-file", "for-each-ref"}
@@ -355,7 +354,7 @@ class GitRepo:
                 Deploy(
                     self.service,
                     name,
-                    from_epoch(created_at),
+                    created_at,
                     sha,
                     commit.author if commit else None,
                     commit.subject if commit else None,
@@ -500,7 +499,7 @@ def _parse_commits(records: Iterable[str]) -> Iterator[Commit]:
         sha, parents, committed, author, subject = fields[:5]
         if not _SHA.match(sha) or not committed.isdigit():
             continue
-        yield Commit(sha, tuple(parents.split()), author, from_epoch(float(committed)), subject)
+        yield Commit(sha, tuple(parents.split()), author, float(committed), subject)
 
 
 def _parse_name_status(out: str) -> list[tuple[str, str, str | None]]:

@@ -20,7 +20,7 @@ from sitrep.results import (
     Typical,
     WindowOut,
 )
-from sitrep.timespec import isoformat
+from sitrep.timespec import epoch_iso
 from sitrep.tools.changes import RangeRisks, diff_risks, risk_out
 from sitrep.tools.context import ToolContext
 from sitrep.tools.history import deploy_history, require_service
@@ -47,7 +47,7 @@ class Assessment:
 
 def assess(ctx: ToolContext, service: str) -> Assessment:
     history = deploy_history(ctx.sources, service)
-    windows = deploy_windows(history.deploys, ctx.now())[-HISTORY_WINDOWS:]
+    windows = deploy_windows(history.deploys, ctx.now().timestamp())[-HISTORY_WINDOWS:]
     if not windows:
         raise InputError(
             f"service: no deploys of {service!r} found; recent_deploys and sources_status show what is known"
@@ -63,7 +63,7 @@ def _window_stats(
     ctx: ToolContext, service: str, windows: list[DeployWindow]
 ) -> tuple[list[WindowStats], ScanReport]:
     """The service's statistics per window, and what the read skipped or could not do."""
-    spans = [(w.start.timestamp(), w.end.timestamp()) for w in windows]
+    spans = [(w.start, w.end) for w in windows]
     empty = [WindowStats(start, end) for start, end in spans]
     if ctx.sources.logs is None:
         return empty, ScanReport(notes=["no log source configured: health is unknown; add [files] paths"])
@@ -107,8 +107,8 @@ def window_out(judged: Judged) -> WindowOut:
     return WindowOut(
         sha=window.deploy.sha,
         version=clip(window.deploy.version, 80),
-        start=isoformat(window.start),
-        end=isoformat(window.end),
+        start=epoch_iso(window.start),
+        end=epoch_iso(window.end),
         current=window.current,
         requests=stats.basis,
         basis="requests" if stats.requests else "log_lines",
@@ -155,7 +155,7 @@ def rollback_candidates(
     head = CurrentDeploy(
         sha=current.window.deploy.sha,
         version=clip(current.window.deploy.version, 80),
-        deployed_at=isoformat(current.window.start),
+        deployed_at=epoch_iso(current.window.start),
         health=window_out(current),
     )
 
@@ -197,7 +197,7 @@ def _candidate_out(
         rank=ranked.rank,
         sha=deploy.sha,
         version=clip(deploy.version, 80),
-        deployed_at=isoformat(deploy.timestamp),
+        deployed_at=epoch_iso(deploy.timestamp),
         score=ranked.score,
         verdict=ranked.judged.verdict,
         reasons=ranked.reasons,
