@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -23,10 +23,10 @@ from sitrep.analysis.changed import (
 )
 from sitrep.analysis.patterns import OVERFLOW, PatternMiner
 from sitrep.deadline import check
-from sitrep.domain import LogQuery, ScanReport, WindowStats
+from sitrep.domain import LogQuery, MessageGroup, WindowStats
 from sitrep.errors import InputError, SourceError
 from sitrep.results import ChangedPattern, ChangedService, ChangedSignal, WhatChanged
-from sitrep.sources.protocols import LogSource, MetricsSource
+from sitrep.sources.protocols import LogSource, MetricsSource, WindowScan
 from sitrep.timespec import from_epoch, isoformat, parse_duration, parse_time
 from sitrep.tools.context import ToolContext
 from sitrep.tools.output import clip, fit, scan_notes
@@ -84,17 +84,16 @@ def what_changed(
     end = min(moment + after_length, now)
     if end <= moment:
         raise InputError(f"at ({isoformat(moment)}) is not in the past; give an earlier time")
-    report = ScanReport()
-    grid, stats, before, after = _buckets(logs, moment.timestamp(), moment - before_length, end, report)
-    series = log_signals(stats, before, after)
-    patterns = _pattern_counts(logs, grid, report)
+    grid, scan, before, after, scan_said = _scan(logs, moment.timestamp(), moment - before_length, end)
+    series = log_signals(scan.stats, before, after)
+    patterns = _pattern_counts(scan.groups)
     series += pattern_signals(patterns, before, after)
     if ctx.sources.metrics is not None:
         series += _metric_signals(ctx.sources.metrics, grid, before, after, service, notes)
     if service is not None:
         series = [s for s in series if s.service == service]
     ranked, tested = rank_services(series)
-    notes += scan_notes(report)
+    notes += scan_said
     if not before or not after:
         notes.append("no log lines on one side of `at`: nothing could be compared; widen window or baseline")
     by_id = {p.pattern_id: p for counts in patterns.values() for p in counts}
@@ -125,36 +124,45 @@ def _length(value: str, name: str) -> timedelta:
     return length
 
 
-def _buckets(
-    logs: LogSource, at: float, start: datetime, end: datetime, report: ScanReport
-) -> tuple[_Grid, dict[str, list[WindowStats]], list[int], list[int]]:
-    """Per-bucket stats of every service, at the widest bucket that leaves MIN_BUCKETS of
-    covered time on each side of `at` (finer when the logs cover less)."""
+def _scan(
+    logs: LogSource, at: float, start: datetime, end: datetime
+) -> tuple[_Grid, WindowScan, list[int], list[int], list[str]]:
+    """Per-bucket stats and message groups of every service, at the widest bucket that leaves
+    MIN_BUCKETS of covered time on each side of `at` (finer when the logs cover less): a
+    first read at the finest bucket finds what the logs cover, a second reads at the width
+    chosen. Also what either read could not use, as notes."""
     query = LogQuery(start.timestamp(), end.timestamp())
-    width = BUCKET_CHOICES[0]
-    while True:
+    grid = _Grid(at, start.timestamp(), end.timestamp(), BUCKET_CHOICES[0])
+    first = logs.scan(query, stats=grid.windows)
+    before, after = _sides(grid, first.stats)
+    covered = min(len(before), len(after)) * grid.width
+    width = max((w for w in BUCKET_CHOICES if covered / w >= MIN_BUCKETS), default=grid.width)
+    if width == grid.width:
+        second = logs.scan(query, groups=grid.windows)
+        second.stats = first.stats
+    else:
         grid = _Grid(at, start.timestamp(), end.timestamp(), width)
-        stats = logs.window_stats(query, grid.windows, report)
-        kept = covered_buckets([sum(w[i].events for w in stats.values()) for i in range(len(grid.windows))])
-        before = [i for i in kept if grid.windows[i][0] < at]
-        after = [i for i in kept if grid.windows[i][0] >= at]
-        if width > BUCKET_CHOICES[0] or not kept:
-            return grid, stats, before, after
-        covered = min(len(before), len(after)) * width
-        wider = max((w for w in BUCKET_CHOICES if covered / w >= MIN_BUCKETS), default=width)
-        if wider == width:
-            return grid, stats, before, after
-        width = wider
+        second = logs.scan(query, groups=grid.windows, stats=grid.windows)
+        before, after = _sides(grid, second.stats)
+    notes = scan_notes(first.report)
+    notes += [note for note in scan_notes(second.report) if note not in notes]
+    return grid, second, before, after, notes
 
 
-def _pattern_counts(logs: LogSource, grid: _Grid, report: ScanReport) -> dict[str, list[PatternCounts]]:
+def _sides(grid: _Grid, stats: dict[str, list[WindowStats]]) -> tuple[list[int], list[int]]:
+    kept = covered_buckets([sum(w[i].events for w in stats.values()) for i in range(len(grid.windows))])
+    return [i for i in kept if grid.windows[i][0] < grid.at], [
+        i for i in kept if grid.windows[i][0] >= grid.at
+    ]
+
+
+def _pattern_counts(groups: Iterable[tuple[int, MessageGroup]]) -> dict[str, list[PatternCounts]]:
     """Every line mined into templates (both sides together, so a template means the same on
     both), counted per service and bucket."""
     miner = PatternMiner()
     tally: dict[tuple[int, str, int], int] = {}
     examples: dict[int, str] = {}
-    query = LogQuery(grid.start, grid.end)
-    for index, group in logs.message_groups(query, grid.windows, report):
+    for index, group in groups:
         check()
         key = miner.add(group.message, group.count)
         if key == OVERFLOW:
@@ -232,7 +240,7 @@ def _default_at(ctx: ToolContext, logs: LogSource, now: datetime, notes: list[st
         except SourceError as error:
             notes.append(f"alerts unreadable ({error}); at taken from the logs")
     grid = _Grid(now.timestamp(), (now - ONSET_LOOKBACK).timestamp(), now.timestamp(), 60.0)
-    stats = logs.window_stats(LogQuery(grid.start, grid.end), grid.windows, ScanReport())
+    stats = logs.scan(LogQuery(grid.start, grid.end), stats=grid.windows).stats
     errors = [sum(w[i].errors for w in stats.values()) for i in range(len(grid.windows))]
     for i in range(len(errors) - 1, 0, -1):
         if errors[i] and not errors[i - 1]:
