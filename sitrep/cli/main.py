@@ -195,6 +195,19 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     _range(metrics, "1h")
     metrics.add_argument("--max-series", dest="max_series", type=int, default=10)
 
+    changed = add(
+        "changed",
+        "which services changed at a moment, by statistics (tool: what_changed)",
+        _tool("what_changed"),
+    )
+    changed.add_argument(
+        "--at", help="the onset: ISO-8601 or 15m back (default: latest alert or error onset)"
+    )
+    changed.add_argument("--window", help="how long after --at to judge (default 10m)")
+    changed.add_argument("--baseline", help="how long before --at to compare with (default 30m)")
+    changed.add_argument("--service")
+    changed.add_argument("--top", type=int)
+
     add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
 
 
@@ -217,7 +230,21 @@ def _emit(result: BaseModel, as_json: bool) -> int:
     return 0
 
 
-_TOOL_ARGS = ("service", "since", "until", "limit", "query", "level", "top", "sha", "base", "max_series")
+_TOOL_ARGS = (
+    "service",
+    "since",
+    "until",
+    "limit",
+    "query",
+    "level",
+    "top",
+    "sha",
+    "base",
+    "max_series",
+    "at",
+    "window",
+    "baseline",
+)
 
 
 def _tool(name: str) -> Callable[[argparse.Namespace], int]:
