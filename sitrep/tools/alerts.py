@@ -11,7 +11,7 @@ from sitrep.domain import Alert
 from sitrep.errors import InputError, SourceError
 from sitrep.results import AlertGroupOut, AlertOut, Alerts
 from sitrep.sources.protocols import AlertPage, AlertSource
-from sitrep.timespec import epoch_iso, isoformat, time_range
+from sitrep.timespec import epoch_iso, time_range
 from sitrep.tools.context import ToolContext
 from sitrep.tools.output import clip, fit
 from sitrep.tools.params import Until
@@ -51,7 +51,7 @@ def alerts(
         shown_since = shown_until = None
     else:
         start, end = time_range(since, until, ctx.now())
-        shown_since, shown_until = isoformat(start), isoformat(end)
+        shown_since, shown_until = epoch_iso(start), epoch_iso(end)
         # What fires now is read first (one quick request): if the history cannot be read in
         # time, the answer is still what fires now, saying why the past is missing.
         try:
@@ -59,7 +59,7 @@ def alerts(
         except SourceError as error:
             firing = error
         try:
-            page = source.history(start.timestamp(), end.timestamp())
+            page = source.history(start, end)
         except SourceError as error:
             if isinstance(firing, SourceError):
                 raise

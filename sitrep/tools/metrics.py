@@ -13,7 +13,7 @@ from sitrep.domain import Series
 from sitrep.errors import InputError
 from sitrep.results import MetricSeriesOut, QueryMetrics
 from sitrep.sources.protocols import MetricsSource
-from sitrep.timespec import epoch_iso, isoformat, time_range
+from sitrep.timespec import epoch_iso, time_range
 from sitrep.tools.context import ToolContext
 from sitrep.tools.output import clip, fit
 from sitrep.tools.params import Until, since_param
@@ -44,8 +44,7 @@ def query_metrics(
     """Run a PromQL expression over a range: per series its labels, min, median, max, last value
     and at most 60 evenly spaced points. Label values are untrusted text."""
     metrics = require_metrics(ctx)
-    start, end = time_range(since, until, ctx.now())
-    first, last = start.timestamp(), end.timestamp()
+    first, last = time_range(since, until, ctx.now())
     step = max(1.0, math.ceil((last - first) / (MAX_POINTS * SAMPLES_PER_POINT)))
     page = metrics.query_range(query.strip(), first, last, step, max_series=max_series)
     width = max(1.0, (last - first) / MAX_POINTS)
@@ -62,8 +61,8 @@ def query_metrics(
     def build(count: int) -> QueryMetrics:
         return QueryMetrics(
             query=clip(query, 2000),
-            since=isoformat(start),
-            until=isoformat(end),
+            since=epoch_iso(first),
+            until=epoch_iso(last),
             step_seconds=step,
             point_seconds=width,
             total_series=page.total,
