@@ -184,6 +184,12 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     diff.add_argument("--service")
     diff.add_argument("--base", help="compare against this sha (default: the previous deploy)")
 
+    _metric_parsers(add)
+
+    add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
+
+
+def _metric_parsers(add: Callable[[str, str, Callable[..., int]], Any]) -> None:
     alerts = add("alerts", "alerts firing now, or fired in a range (tool: alerts)", _tool("alerts"))
     _range(alerts, None)
     alerts.add_argument("--service")
@@ -207,8 +213,6 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     changed.add_argument("--baseline", help="how long before --at to compare with (default 30m)")
     changed.add_argument("--service")
     changed.add_argument("--top", type=int)
-
-    add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
 
 
 def _range(command: argparse.ArgumentParser, default: str | None) -> None:
