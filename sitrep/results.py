@@ -120,6 +120,18 @@ class ErrorPatterns(Truncation):
     lines_skipped: int = 0
 
 
+class EvidenceOut(Result):
+    signal: Untrusted
+    source: Literal["logs", "metrics"]
+    direction: Literal["up", "down", "none"]
+    before: float = Field(description="Reference and window medians per bucket.")
+    after: float
+    shift: float
+    interval: list[float]
+    p_value: float
+    q_value: float
+
+
 class WindowOut(Result):
     sha: Untrusted | None
     version: Untrusted
@@ -135,6 +147,14 @@ class WindowOut(Result):
     p99_ms: float | None
     verdict: Literal["healthy", "degraded", "insufficient"]
     why: Untrusted
+    judged_on: list[Literal["logs", "metrics"]] = Field(
+        default_factory=list, description="The evidence the verdict rests on."
+    )
+    evidence: list[EvidenceOut] = Field(
+        default_factory=list,
+        description="Signals that made it degraded, else its strongest: Mann-Whitney p, BH q, "
+        "Hodges-Lehmann shift and 95% interval.",
+    )
 
 
 class Typical(Result):

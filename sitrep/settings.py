@@ -270,16 +270,15 @@ class FieldNames(_Section):
 
 
 class HealthSettings(_Section):
-    """When a deploy window has enough evidence to judge, and when it counts as degraded."""
+    """When a deploy window has enough evidence to judge, and the statistical judge's levels."""
 
     min_requests: int = Field(default=50, ge=1)
     min_minutes: float = Field(default=15, gt=0)
-    error_rate_ratio: float = Field(default=2.0, gt=1)
-    """A window is degraded when its error rate exceeds the typical rate by this factor…"""
-    error_rate_floor: float = Field(default=0.01, ge=0)
-    """…and by at least this much in absolute terms (1 percentage point)."""
-    latency_ratio: float = Field(default=1.5, gt=1)
-    """A window is degraded when its p95 exceeds the typical p95 by this factor."""
+    fdr: float = Field(default=0.05, gt=0, lt=0.5)
+    """False-discovery rate at which a window's signals are judged worse than the reference."""
+    min_effect: float = Field(default=0.5, gt=0, le=1)
+    """Rank-biserial effect a worse signal needs (0.5: the window's value is above the
+    reference's in three pairs of four)."""
 
 
 class OutputSettings(_Section):

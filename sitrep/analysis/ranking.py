@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sitrep.analysis.health import HealthRules, Judged, Reference, error_rate_limit, pct
+from sitrep.analysis.health import HealthRules, Judged, Reference, pct
 from sitrep.domain import WindowStats
 from sitrep.timespec import epoch_iso
 
@@ -73,15 +73,13 @@ def _reasons(judged: Judged, current: Judged, ref: Reference, rules: HealthRules
         f"vs the current window: error rate {pct(stats.error_rate)} vs {pct(current.stats.error_rate)}, "
         f"p95 {_ms(stats.p95_ms)} vs {_ms(current.stats.p95_ms)}",
     ]
-    verdict = judged.verdict if judged.verdict == "healthy" else f"{judged.verdict} ({judged.why})"
+    on = " and ".join(judged.judged_on) or "no signal"
+    reasons.append(f"{judged.verdict} on {on}: {judged.why}")
     if ref.windows:
-        limit = error_rate_limit(ref, rules)
         reasons.append(
-            f"{verdict} against the typical of {ref.windows} window(s): error rate {pct(ref.error_rate)} "
-            f"(limit {pct(limit)}), p95 {_ms(ref.p95_ms)} (limit {rules.latency_ratio:g}×)"
+            f"typical of {ref.windows} healthy window(s): "
+            f"error rate {pct(ref.error_rate)}, p95 {_ms(ref.p95_ms)}"
         )
-    else:
-        reasons.append(f"{verdict}; no earlier window had enough evidence to set a typical")
     return reasons
 
 

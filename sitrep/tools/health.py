@@ -1,12 +1,16 @@
-"""deploy_health and rollback_candidates: each deploy's window judged from the logs."""
+"""deploy_health and rollback_candidates: each deploy's window judged by the shared change
+judge on per-bucket signals from the logs and, when configured, from Prometheus."""
 
+import math
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Annotated
 
 from pydantic import Field
 
 from sitrep.analysis.deploys import DeployWindow, deploy_windows
-from sitrep.analysis.health import Judged, Reference, judge, reference
+from sitrep.analysis.health import Bad, Evidence, Judged, Reference, Samples, WindowSignals, judge_windows
 from sitrep.analysis.ranking import Ranked, rank_candidates
 from sitrep.analysis.risks import Risk
 from sitrep.domain import LogQuery, ScanReport, WindowStats
@@ -15,11 +19,13 @@ from sitrep.results import (
     CandidateOut,
     CurrentDeploy,
     DeployHealth,
+    EvidenceOut,
     RollbackCandidates,
     RollbackCommand,
     Typical,
     WindowOut,
 )
+from sitrep.sources.protocols import MetricsSource
 from sitrep.timespec import epoch_iso
 from sitrep.tools.changes import RangeRisks, diff_risks, risk_out
 from sitrep.tools.context import ToolContext
@@ -29,6 +35,12 @@ from sitrep.tools.params import RequiredService
 from sitrep.tools.rollback_command import render_command
 
 HISTORY_WINDOWS = 20
+BUCKETS_PER_WINDOW = 30
+MIN_BUCKET_SECONDS = 60.0
+METRIC_POINTS = 2000
+"""At most this many points per metric signal over the whole history."""
+EVIDENCE_SHOWN = 2
+Span = tuple[float, float]
 DEFAULT_GIT_COMMAND = (
     "cd {repo} && git restore --source={sha} --staged --worktree -- {path} && git commit -m {message}"
 )
@@ -52,27 +64,107 @@ def assess(ctx: ToolContext, service: str) -> Assessment:
         raise InputError(
             f"service: no deploys of {service!r} found; recent_deploys and sources_status show what is known"
         )
-    stats, report = _window_stats(ctx, service, windows)
-    pairs = list(zip(windows, stats, strict=True))
-    ref = reference(pairs, ctx.settings.health)
-    judged = [judge(w, s, ref, ctx.settings.health) for w, s in pairs]
-    return Assessment(judged, ref, history.notes + scan_notes(report), report.lines_skipped)
+    buckets = [_buckets(w) for w in windows]
+    stats, per_bucket, report = _window_stats(ctx, service, windows, buckets)
+    items = [WindowSignals(w, s) for w, s in zip(windows, stats, strict=True)]
+    _log_samples(items, per_bucket, buckets)
+    notes = history.notes + scan_notes(report)
+    if ctx.sources.metrics is not None:
+        notes += _metric_samples(ctx.sources.metrics, service, items, buckets)
+    judged, ref = judge_windows(items, ctx.settings.health)
+    return Assessment(judged, ref, notes, report.lines_skipped)
+
+
+def _buckets(window: DeployWindow) -> list[Span]:
+    """About BUCKETS_PER_WINDOW equal buckets of at least a minute; a last one shorter than
+    half a bucket joins the one before."""
+    length = window.end - window.start
+    width = max(MIN_BUCKET_SECONDS, length / BUCKETS_PER_WINDOW)
+    count = max(1, math.floor(length / width + 0.5))
+    edges = [window.start + i * width for i in range(count)] + [window.end]
+    return [(a, b) for a, b in pairwise(edges) if b > a]
 
 
 def _window_stats(
-    ctx: ToolContext, service: str, windows: list[DeployWindow]
-) -> tuple[list[WindowStats], ScanReport]:
-    """The service's statistics per window, and what the read skipped or could not do."""
+    ctx: ToolContext, service: str, windows: list[DeployWindow], buckets: list[list[Span]]
+) -> tuple[list[WindowStats], list[WindowStats], ScanReport]:
+    """The service's statistics per window and per bucket (all windows' buckets in one
+    list), and what the reads skipped or could not do."""
     spans = [(w.start, w.end) for w in windows]
     empty = [WindowStats(start, end) for start, end in spans]
     if ctx.sources.logs is None:
-        return empty, ScanReport(notes=["no log source configured: health is unknown; add [files] paths"])
+        note = "no log source configured: log signals are unknown; add [files] paths"
+        return empty, [], ScanReport(notes=[note])
     query = LogQuery(spans[0][0], spans[-1][1], frozenset({service}))
+    flat = [b for per_window in buckets for b in per_window]
     try:
         found = ctx.sources.logs.scan(query, stats=spans)
+        per_bucket = ctx.sources.logs.scan(query, stats=flat)
     except SitrepError as error:
-        return empty, ScanReport(partial=True, notes=[f"logs not read: {error}"])
-    return found.stats.get(service, empty), found.report
+        return empty, [], ScanReport(partial=True, notes=[f"logs not read: {error}"])
+    return found.stats.get(service, empty), per_bucket.stats.get(service, []), found.report
+
+
+def _log_samples(
+    items: list[WindowSignals], per_bucket: list[WindowStats], buckets: list[list[Span]]
+) -> None:
+    """Error rate, p95 and volume per bucket from the logs, onto each window's samples."""
+    if not per_bucket:
+        return
+    position = 0
+    for item, spans in zip(items, buckets, strict=True):
+        mine = per_bucket[position : position + len(spans)]
+        position += len(spans)
+        used = [b for b in mine if b.basis]
+        if not used:
+            continue
+        item.samples += [
+            Samples("error_rate", "logs", "up", tuple(b.error_rate or 0.0 for b in used)),
+            Samples("p95_ms", "logs", "up", tuple(b.p95_ms for b in used if b.p95_ms is not None)),
+            Samples("volume_per_min", "logs", "down", tuple(b.basis * 60 / (b.end - b.start) for b in mine)),
+        ]
+
+
+def _metric_samples(
+    metrics: MetricsSource, service: str, items: list[WindowSignals], buckets: list[list[Span]]
+) -> list[str]:
+    """Each metric signal of the service, read once over the whole history and averaged into
+    each window's buckets; notes say what could not be read."""
+    start, end = items[0].window.start, items[-1].window.end
+    step = max(MIN_BUCKET_SECONDS, (end - start) / METRIC_POINTS)
+    window = f"{int(max(2 * step, 120))}s"
+    notes: list[str] = []
+    try:
+        signals = metrics.signals(service)
+    except SitrepError as error:
+        return [f"metrics not read: {error}"]
+    for signal in signals:
+        try:
+            page = metrics.query_range(signal.promql(service, window), start, end, step, max_series=2)
+        except SitrepError as error:
+            notes.append(f"metric {signal.name} not read: {error}")
+            continue
+        if not page.series:
+            continue
+        if page.total > 1:
+            notes.append(f"metric {signal.name} has {page.total} series for {service}; the first is judged")
+        bad: Bad = "down" if signal.bad == "down" else "up"
+        samples = [(ts, v) for ts, v in page.series[0].samples if math.isfinite(v)]
+        for item, spans in zip(items, buckets, strict=True):
+            values = _bucket_means(samples, spans)
+            if values:
+                item.samples.append(Samples(signal.name, "metrics", bad, tuple(values)))
+    return notes
+
+
+def _bucket_means(samples: list[tuple[float, float]], spans: list[Span]) -> list[float]:
+    sums: dict[int, list[float]] = {}
+    starts = [a for a, _ in spans]
+    for ts, value in samples:
+        index = bisect_right(starts, ts) - 1
+        if 0 <= index < len(spans) and ts < spans[index][1]:
+            sums.setdefault(index, []).append(value)
+    return [sum(v) / len(v) for _, v in sorted(sums.items())]
 
 
 def deploy_health(
@@ -82,8 +174,9 @@ def deploy_health(
         int, Field(ge=1, le=HISTORY_WINDOWS, description="At most this many windows, newest first.")
     ] = 10,
 ) -> DeployHealth:
-    """Health of each deploy's window (from its deploy to the next): requests, error rate and
-    p50/p95/p99 latency, judged healthy, degraded or insufficient against the service's typical."""
+    """Health of each deploy's window (deploy to next): requests, error rate, p50/p95/p99,
+    judged healthy, degraded or insufficient by Mann-Whitney tests against earlier healthy
+    windows on log signals and Prometheus metrics, citing p, q, shift and interval."""
     service = require_service(ctx.sources, service)
     found = assess(ctx, service)
     windows = [window_out(j) for j in reversed(found.judged)][:limit]
@@ -118,8 +211,41 @@ def window_out(judged: Judged) -> WindowOut:
         p95_ms=_round(stats.p95_ms, 1),
         p99_ms=_round(stats.p99_ms, 1),
         verdict=judged.verdict,
-        why=judged.why,
+        why=_short_why(judged),
+        judged_on=[on for on in ("logs", "metrics") if on in judged.judged_on],
+        evidence=[evidence_out(e) for e in _shown(judged)],
     )
+
+
+def _short_why(judged: Judged) -> str:
+    """The verdict's reason; a degraded window's statistics are in its evidence, so named only."""
+    counted = [f"{e.name} ({e.source}) {e.change.direction}" for e in judged.evidence if e.counts]
+    return f"worse: {', '.join(counted)}" if counted else judged.why
+
+
+def _shown(judged: Judged) -> list[Evidence]:
+    """The signals that made a window degraded, else its strongest tested one."""
+    counted = [e for e in judged.evidence if e.counts]
+    return (counted or list(judged.evidence[:1]))[:EVIDENCE_SHOWN]
+
+
+def evidence_out(e: Evidence) -> EvidenceOut:
+    c = e.change
+    return EvidenceOut(
+        signal=e.name,
+        source=e.source,
+        direction=c.direction,
+        before=_sig(c.before),
+        after=_sig(c.after),
+        shift=_sig(c.shift),
+        interval=[_sig(c.low), _sig(c.high)],
+        p_value=_sig(c.p_value, 2),
+        q_value=_sig(e.q_value, 2),
+    )
+
+
+def _sig(value: float, digits: int = 4) -> float:
+    return float(f"{value:.{digits}g}")
 
 
 def rollback_candidates(
