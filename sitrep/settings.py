@@ -216,6 +216,9 @@ class PrometheusSettings(_HttpSection):
     signals: dict[str, str | SignalQuery] = Field(default_factory=dict)
     """PromQL per signal, with {service} and {range} filled in: requests, errors, error_ratio,
     latency_p95 as strings; any other name as {query = "...", bad = "up"|"down"}."""
+    deploy_markers: str | None = None
+    """PromQL whose series carry the service label and a version or revision label; a new value
+    marks a deploy. Default: every *_build_info gauge with the service label. "" turns it off."""
 
     @field_validator("service_label")
     @classmethod

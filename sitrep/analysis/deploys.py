@@ -47,7 +47,7 @@ def _with_git(deploy: Deploy, commits: Mapping[str, Commit]) -> Deploy:
         sha=commit.sha,
         author=deploy.author or commit.author,
         message=commit.subject,
-        source="deploy_log+git",
+        source=f"{deploy.source}+git",
     )
 
 

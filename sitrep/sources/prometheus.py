@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sitrep.deadline import once
-from sitrep.domain import Alert, MetricSignal, Series
+from sitrep.domain import Alert, Deploy, MetricSignal, Series
 from sitrep.errors import InputError, SourceError, SourceResponseError
 from sitrep.settings import STANDARD_SIGNALS, PrometheusSettings
+from sitrep.sources.build_info import build_info_deploys, default_query
 from sitrep.sources.http_guard import PROMETHEUS_READS, GuardedHttp, HttpStatusError
 from sitrep.sources.protocols import AlertPage, SeriesPage, SourceStatus
 from sitrep.timespec import parse_instant
@@ -137,6 +138,19 @@ class PrometheusMetrics:
 
     def services(self) -> set[str]:
         return set(once(("prometheus-services", self.url), self._services))
+
+    def deploy_markers(self, start: float, end: float) -> list[Deploy]:
+        query = self.config.deploy_markers
+        if query is None:
+            query = default_query(self.config.service_label)
+        if not query.strip():
+            return []
+        step = max(60.0, (end - start) / 2000)
+        page = once(
+            ("prometheus-markers", self.url, query, start, end),
+            lambda: self.query_range(query, start, end, step, max_series=2000),
+        )
+        return build_info_deploys(page.series, self.config.service_label, start, page.step)
 
     def status(self) -> SourceStatus:
         started = time.perf_counter()

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from sitrep.domain import (
     Alert,
+    Deploy,
     LogQuery,
     LogRecord,
     MessageGroup,
@@ -111,6 +112,10 @@ class MetricsSource(Protocol):
 
     def services(self) -> set[str]:
         """Values of the configured service label."""
+        ...
+
+    def deploy_markers(self, start: float, end: float) -> list[Deploy]:
+        """Deploys marked in [start, end] by a build-info label that changes (source "metrics")."""
         ...
 
     def status(self) -> SourceStatus: ...

@@ -32,7 +32,7 @@ def recent_deploys(
     """
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
-    history = deploy_history(ctx.sources, service)
+    history = deploy_history(ctx.sources, service, ctx.now().timestamp())
     found = [d for d in reversed(history.deploys) if start <= d.timestamp < end]
     shown = found[:limit]
     items = [deploy_out(d, ctx.settings.output.max_text_chars) for d in shown]
@@ -149,7 +149,7 @@ def _locate(ctx: ToolContext, ref: str, service: str | None) -> tuple[GitRepo, s
             return repo, repo.resolve(ref)
         except SitrepError:
             continue
-    for deploy in reversed(deploy_history(ctx.sources, service).deploys):
+    for deploy in reversed(deploy_history(ctx.sources, service, ctx.now().timestamp()).deploys):
         if deploy.version == ref and deploy.sha and deploy.service in ctx.sources.repos:
             repo = ctx.sources.repos[deploy.service]
             return repo, repo.resolve(deploy.sha)
@@ -162,7 +162,11 @@ def _locate(ctx: ToolContext, ref: str, service: str | None) -> tuple[GitRepo, s
 
 
 def _previous_deploy_sha(ctx: ToolContext, repo: GitRepo, head: str) -> str:
-    deploys = [d for d in deploy_history(ctx.sources, repo.service).deploys if d.sha and d.went_live]
+    deploys = [
+        d
+        for d in deploy_history(ctx.sources, repo.service, ctx.now().timestamp()).deploys
+        if d.sha and d.went_live
+    ]
     shas = [d.sha for d in deploys]
     if head in shas:
         index = shas.index(head)

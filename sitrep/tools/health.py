@@ -58,7 +58,7 @@ class Assessment:
 
 
 def assess(ctx: ToolContext, service: str) -> Assessment:
-    history = deploy_history(ctx.sources, service)
+    history = deploy_history(ctx.sources, service, ctx.now().timestamp())
     windows = deploy_windows(history.deploys, ctx.now().timestamp())[-HISTORY_WINDOWS:]
     if not windows:
         raise InputError(

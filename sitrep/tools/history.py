@@ -8,6 +8,7 @@ the one and hands the records to the other, for every tool that needs the deploy
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, field
 
 from sitrep.analysis.deploys import find_commit, merge_deploys
@@ -26,9 +27,18 @@ class DeployHistory:
     notes: list[str] = field(default_factory=list)
 
 
-def deploy_history(sources: Sources, service: str | None = None) -> DeployHistory:
-    """Every deploy of `service` (or of all services) from every source, oldest first."""
+MARKER_LOOKBACK = 7 * 86400.0
+"""How far back metric deploy markers are read."""
+
+
+def deploy_history(sources: Sources, service: str | None = None, now: float | None = None) -> DeployHistory:
+    """Every deploy of `service` (or of all services) from every source, oldest first. The
+    deploy log says when for the services it knows; metric markers (a build-info label that
+    changes) say when for the others; git says what, and when for a service neither knows."""
     logged, notes = _logged_deploys(sources)
+    marked, marker_notes = _marked_deploys(sources, {d.service for d in logged}, now)
+    logged += marked
+    notes += marker_notes
     if service is not None:
         logged = [d for d in logged if d.service == service]
     if service is None:
@@ -66,6 +76,20 @@ def _logged_deploys(sources: Sources) -> tuple[list[Deploy], list[str]]:
         notes.append("deploy log: the call's deadline came before its end; later deploys are missing")
     wanted = log.environment
     return [d for d in read.deploys if wanted is None or d.environment == wanted], notes
+
+
+def _marked_deploys(
+    sources: Sources, logged_services: set[str], now: float | None
+) -> tuple[list[Deploy], list[str]]:
+    """Deploys marked by metrics, for services the deploy log does not know."""
+    if sources.metrics is None:
+        return [], []
+    end = time.time() if now is None else now
+    try:
+        marked = sources.metrics.deploy_markers(end - MARKER_LOOKBACK, end)
+    except SourceError as error:
+        return [], [f"deploy markers not read from metrics: {error}"]
+    return [d for d in marked if d.service not in logged_services], []
 
 
 def _missing_commits(repo: GitRepo, logged: list[Deploy], known: dict[str, Commit]) -> dict[str, Commit]:

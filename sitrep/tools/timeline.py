@@ -35,7 +35,7 @@ def incident_timeline(
     sitrep's own text; `text` quotes untrusted commit or log text."""
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
-    history = deploy_history(ctx.sources, service)
+    history = deploy_history(ctx.sources, service, ctx.now().timestamp())
     deploys = [d for d in history.deploys if start <= d.timestamp < end]
     events = deploy_events(deploys)
     notes = list(history.notes)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sitrep.domain import Alert, MetricSignal, Series
+from sitrep.domain import Alert, Deploy, MetricSignal, Series
+from sitrep.sources.build_info import build_info_deploys, default_query
 from sitrep.sources.protocols import AlertPage, SeriesPage, SourceStatus
 
 STANDARD = ("requests", "errors", "error_ratio", "latency_p95")
@@ -40,6 +41,10 @@ class FakeMetrics:
 
     def services(self) -> set[str]:
         return {s.labels["service"] for s in self.series if "service" in s.labels}
+
+    def deploy_markers(self, start: float, end: float) -> list[Deploy]:
+        page = self.query_range(default_query("service"), start, end, 60.0, max_series=1000)
+        return build_info_deploys(page.series, "service", start, page.step)
 
     def status(self) -> SourceStatus:
         return SourceStatus(self.name, "metrics", True, 0.0, "in memory")

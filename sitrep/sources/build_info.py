@@ -1,0 +1,54 @@
+"""Deploys marked by metrics: a `*_build_info` series whose version or revision label changes.
+
+Many teams write no deploy log, but their services export a build-info gauge
+(`app_build_info{service="checkout", version="v1.4.0", revision="1d338d5"} 1`). A new value of
+its version (or revision) label for a service is a deploy at the first sample that carries it.
+A value already present at the start of the range was deployed before it and is no marker.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from sitrep.domain import Deploy, Series
+
+__all__ = ["DEFAULT_QUERY", "VERSION_LABELS", "build_info_deploys", "default_query"]
+
+VERSION_LABELS = ("version", "revision", "git_commit", "commit", "image", "tag")
+"""Labels that name what is deployed, in order of preference for a Deploy's version."""
+SHA_LABELS = ("revision", "git_commit", "commit", "git_sha", "sha")
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+
+DEFAULT_QUERY = 'max by ({service}, version, revision) ({{__name__=~".+_build_info", {service}!=""}})'
+"""Every build-info gauge that carries the service label, one series per version and revision."""
+
+
+def default_query(service_label: str) -> str:
+    return DEFAULT_QUERY.format(service=service_label)
+
+
+def build_info_deploys(
+    series: Sequence[Series], service_label: str, start: float, step: float
+) -> list[Deploy]:
+    """One Deploy per (service, version) first seen after `start` (later than one and a half
+    steps in, so a value present from the start is not taken for a deploy), oldest first."""
+    first: dict[tuple[str, str], tuple[float, str | None]] = {}
+    for item in series:
+        service = item.labels.get(service_label)
+        version = next((item.labels[k] for k in VERSION_LABELS if item.labels.get(k)), None)
+        times = [ts for ts, value in item.samples if not math.isnan(value)]
+        if not service or not version or not times:
+            continue
+        sha = next((v for k in SHA_LABELS if _SHA.fullmatch(v := item.labels.get(k, "").lower())), None)
+        key = (service, version)
+        seen = min(times)
+        if key not in first or seen < first[key][0]:
+            first[key] = (seen, sha)
+    deploys = [
+        Deploy(service, version, seen, sha=sha, source="metrics")
+        for (service, version), (seen, sha) in first.items()
+        if seen > start + 1.5 * step
+    ]
+    return sorted(deploys, key=lambda d: (d.timestamp, d.service))
