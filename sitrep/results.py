@@ -220,7 +220,10 @@ class RollbackCandidates(Truncation):
 
 class EventOut(Result):
     timestamp: Untrusted
-    kind: Untrusted = Field(description="deploy, error_onset, error_spike, latency_spike or recovery.")
+    kind: Untrusted = Field(
+        description="deploy, alert_firing, alert_resolved, error_onset, error_spike, "
+        "latency_spike or recovery."
+    )
     service: Untrusted | None
     summary: Untrusted = Field(description="sitrep's own description.")
     ref: Untrusted | None = Field(description="A sha or pattern_id to look up with other tools.")

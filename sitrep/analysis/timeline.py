@@ -1,5 +1,5 @@
-"""An incident timeline: deploys, the onset of new error patterns, error and latency spikes
-and recoveries, in time order."""
+"""An incident timeline: deploys, alerts firing and resolving, the onset of new error
+patterns, error and latency spikes and recoveries, in time order."""
 
 from __future__ import annotations
 
@@ -10,10 +10,20 @@ from statistics import median
 
 from sitrep.analysis.error_summary import PatternFound
 from sitrep.analysis.health import pct
-from sitrep.domain import Deploy, WindowStats
+from sitrep.domain import Alert, Deploy, WindowStats
 
 _BUCKETS = (60, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
-_KIND_ORDER = {"deploy": 0, "error_onset": 1, "error_spike": 2, "latency_spike": 3, "recovery": 4}
+_KIND_ORDER = {
+    "deploy": 0,
+    "alert_firing": 1,
+    "error_onset": 2,
+    "error_spike": 3,
+    "latency_spike": 4,
+    "recovery": 5,
+    "alert_resolved": 6,
+}
+SAME_ALERT_SECONDS = 300.0
+"""An active alert and a history run of the same name and service starting this close are one."""
 MIN_BUCKET_LINES = 10
 MIN_BUCKET_ERRORS = 3
 
@@ -63,6 +73,34 @@ def deploy_events(deploys: Iterable[Deploy]) -> list[Event]:
         )
         for d in deploys
     ]
+
+
+def alert_events(active: Iterable[Alert], history: Iterable[Alert], start: float, end: float) -> list[Event]:
+    """An alert's firing and, if it ended, its resolving, within [start, end). What fires now
+    (Alertmanager) wins over the same alert seen in the history (Prometheus' ALERTS)."""
+    now = [a for a in active if a.state != "pending"]
+    past = [
+        a
+        for a in history
+        if not any(
+            (b.name, b.service) == (a.name, a.service)
+            and abs(b.starts_at - a.starts_at) <= SAME_ALERT_SECONDS
+            for b in now
+        )
+    ]
+    events = []
+    for alert in [*now, *past]:
+        severity = f" ({alert.severity})" if alert.severity else ""
+        where = f" for {alert.service}" if alert.service else ""
+        silenced = " (silenced)" if alert.state == "suppressed" else ""
+        text = alert.annotations.get("summary") or alert.annotations.get("description")
+        if start <= alert.starts_at < end:
+            summary = f"alert {alert.name}{severity} firing{where}{silenced} [{alert.source}]"
+            events.append(Event(alert.starts_at, "alert_firing", alert.service, summary, text=text))
+        if alert.ends_at is not None and start <= alert.ends_at < end:
+            summary = f"alert {alert.name}{severity} resolved{where} [{alert.source}]"
+            events.append(Event(alert.ends_at, "alert_resolved", alert.service, summary))
+    return events
 
 
 def onset_events(patterns: Iterable[PatternFound], limit: int = 10) -> list[Event]:

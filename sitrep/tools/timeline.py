@@ -5,6 +5,7 @@ from typing import Annotated
 from sitrep.analysis.error_summary import summarize_patterns
 from sitrep.analysis.timeline import (
     Event,
+    alert_events,
     bucket_seconds,
     buckets,
     deploy_events,
@@ -13,7 +14,7 @@ from sitrep.analysis.timeline import (
     spike_events,
 )
 from sitrep.domain import ERROR_LEVELS, LogQuery
-from sitrep.errors import SitrepError
+from sitrep.errors import SitrepError, SourceError
 from sitrep.results import EventOut, IncidentTimeline
 from sitrep.timespec import epoch_iso, time_range
 from sitrep.tools.context import ToolContext
@@ -30,9 +31,9 @@ def incident_timeline(
     since: Annotated[str, since_param("6h")] = "6h",
     until: Until = None,
 ) -> IncidentTimeline:
-    """A chronological timeline: deploys, the first line of each new error pattern (absent in
-    the 24 h before since), error-rate and latency spikes, and recoveries. `summary` is
-    sitrep's own text; `text` quotes untrusted commit or log text."""
+    """A chronological timeline: deploys, alerts firing and resolving, the first line of each
+    new error pattern (absent in the 24 h before since), error-rate and latency spikes, and
+    recoveries. `summary` is sitrep's own text; `text` quotes untrusted commit, log or alert text."""
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
     history = deploy_history(ctx.sources, service, ctx.now().timestamp())
@@ -47,6 +48,10 @@ def incident_timeline(
         found, log_notes = _log_events(ctx, service, start, end, buckets(start, end, size, cuts))
         events += found
         notes += log_notes
+    if ctx.sources.alerts is not None:
+        found_alerts, alert_notes = _alert_events(ctx, service, start, end)
+        events += found_alerts
+        notes += alert_notes
     width = ctx.settings.output.max_text_chars
     items = [_event_out(e, width) for e in ordered(events)]
 
@@ -90,6 +95,29 @@ def _log_events(
     for name, stats in found.stats.items():
         events += spike_events(name, stats[1:], stats[0])
     return events, notes
+
+
+def _alert_events(
+    ctx: ToolContext, service: str | None, start: float, end: float
+) -> tuple[list[Event], list[str]]:
+    """Alerts firing now and fired in the range; a backend that fails costs its part, noted."""
+    assert ctx.sources.alerts is not None
+    source, notes = ctx.sources.alerts, []
+    active, past = [], []
+    try:
+        active = source.active().alerts
+    except SourceError as error:
+        notes.append(f"alerts firing now not read: {error}")
+    try:
+        page = source.history(start, end)
+        past = page.alerts
+        notes += page.notes
+    except SourceError as error:
+        notes.append(f"alert history not read: {error}")
+    if service is not None:
+        active = [a for a in active if a.service == service]
+        past = [a for a in past if a.service == service]
+    return alert_events(active, past, start, end), notes
 
 
 def _event_out(event: Event, width: int) -> EventOut:
