@@ -23,6 +23,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -157,9 +158,12 @@ class GuardedHttp:
             follow_redirects=False,
             transport=transport,
         )
+        # Its pooled connections are closed when the client goes, not left to the garbage
+        # collector (which warns about each open socket).
+        self._finalizer = weakref.finalize(self, self._client.close)
 
     def close(self) -> None:
-        self._client.close()
+        self._finalizer()
 
     # -- reads ------------------------------------------------------------------------
     def get(

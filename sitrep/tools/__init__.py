@@ -28,11 +28,4 @@ READ_TOOLS: tuple[Callable[..., BaseModel], ...] = (
 )
 """Every tool sitrep serves. There is no other list: sitrep has no write tools."""
 
-TITLES: dict[str, str] = {
-    "alerts": "Alerts firing or fired",
-    "query_metrics": "Query metrics (PromQL)",
-    "what_changed": "What changed",
-}
-"""Human-readable titles, by tool name."""
-
-__all__ = ["READ_TOOLS", "TITLES"]
+__all__ = ["READ_TOOLS"]

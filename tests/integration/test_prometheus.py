@@ -356,3 +356,21 @@ def test_a_broken_prometheus_gives_a_partial_answer_within_the_deadline(
     assert "alert history unavailable" in " ".join(history.structured_content.get("notes", []))
     metrics = results["query_metrics"][1]
     assert metrics.is_error and "prometheus" in metrics.content[0].text.lower()
+
+
+def test_the_cli_commands(
+    servers: PrometheusDev, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sitrep.cli.main import main
+
+    monkeypatch.setenv("SITREP_PROMETHEUS__URL", servers.prometheus_url)
+    monkeypatch.setenv("SITREP_ALERTMANAGER__URL", servers.alertmanager_url)
+    config = str(ROOT / "examples" / "nezha" / "sitrep.toml")
+    query = 'max by (service) (nezha_pod_cpu_usage_millicores{service="ts-auth-service"})'
+    assert main(["metrics", query, "--config", config, "--since", DAY["since"], "--until", DAY["until"]]) == 0
+    out = capsys.readouterr().out
+    assert "1 series" in out and "service=ts-auth-service" in out and "median" in out
+    assert main(["alerts", "--config", config, "--json"]) == 0
+    assert '"source": "alertmanager"' in capsys.readouterr().out
+    assert main(["metrics", "sum(", "--config", config]) == 2
+    assert "Prometheus cannot run it" in capsys.readouterr().err

@@ -108,7 +108,8 @@ async def test_alerts_in_a_range_and_for_one_service() -> None:
 def test_result_fields_are_untrusted(tool: str) -> None:
     # Every str in the result models is Untrusted (tests/test_results.py walks them); here the
     # tools are in READ_TOOLS, so the server and CLI serve them.
-    from sitrep.tools import READ_TOOLS, TITLES
+    from sitrep.server.mcp import TITLES
+    from sitrep.tools import READ_TOOLS
 
     assert tool in {t.__name__ for t in READ_TOOLS} and tool in TITLES
 
