@@ -103,6 +103,7 @@ class PatternOut(Result):
     new: bool | None = Field(
         description="True when the baseline window had no line of this pattern; None if it had no lines."
     )
+    baseline_count: int | None = Field(default=None, description="Its lines in the baseline window.")
     label: Literal["transient", "persistent", "unknown"]
     signal: Untrusted | None = Field(description="The text that decided the label.")
 

@@ -35,6 +35,11 @@ __all__ = [
 
 LEVEL = 0.05
 """The false-discovery rate a change must pass."""
+MATERIAL = 0.1
+"""A change must also be material: a shift of at least this share of the signal's typical
+level (any shift when that level is zero). Slow drifts (a JVM's heap creeping up 2 %) are
+significant with enough samples and mean nothing; set before any benchmark was run, as
+Kayenta sets an effect-size limit, and not fitted to any data set."""
 SHORTEST_ONSET = 4
 """Fewest buckets after the moment judged on their own (see `judge_onset`)."""
 
@@ -62,7 +67,14 @@ class SignalChange:
 
     @property
     def discovered(self) -> bool:
-        return self.change.worse and self.change.enough and self.q_value <= LEVEL
+        return self.change.worse and self.change.enough and self.material and self.q_value <= LEVEL
+
+    @property
+    def material(self) -> bool:
+        """The means moved by at least MATERIAL of the earlier mean (means, not medians: a
+        rare pattern's median is zero on both sides)."""
+        before, after = _mean(self.series.before), _mean(self.series.after)
+        return after != before and abs(after - before) >= MATERIAL * abs(before)
 
 
 @dataclass(slots=True)
@@ -111,6 +123,10 @@ def judge_onset(signal: SignalSeries) -> Change:
     changes = [judge(signal.after[:size], signal.before, signal.bad, LEVEL) for size in sizes]
     best = min(changes, key=lambda c: (c.p_value, -len(sizes)))
     return replace(best, p_value=min(1.0, best.p_value * len(sizes)))
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def covered_buckets(totals: Sequence[int]) -> list[int]:

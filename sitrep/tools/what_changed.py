@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -21,6 +21,7 @@ from sitrep.analysis.changed import (
     pattern_signals,
     rank_services,
 )
+from sitrep.analysis.judge import Bad
 from sitrep.analysis.patterns import OVERFLOW, PatternMiner
 from sitrep.deadline import check
 from sitrep.domain import LogQuery, MessageGroup, WindowStats
@@ -39,6 +40,7 @@ ONSET_LOOKBACK = timedelta(hours=6)
 SIGNALS_SHOWN = 3
 PATTERNS_SHOWN = 3
 MAX_METRIC_SERIES = 20
+METRIC_STEP = 60.0
 
 
 @dataclass(slots=True)
@@ -55,10 +57,6 @@ class _Grid:
         first = self.at - math.floor((self.at - self.start) / self.width) * self.width
         edges = [first + i * self.width for i in range(math.ceil((self.end - first) / self.width) + 1)]
         self.windows = [(a, min(b, self.end)) for a, b in itertools.pairwise(edges) if a < self.end]
-
-    def index(self, ts: float) -> int | None:
-        i = math.floor((ts - self.windows[0][0]) / self.width) if self.windows else -1
-        return i if 0 <= i < len(self.windows) else None
 
 
 def what_changed(
@@ -89,7 +87,7 @@ def what_changed(
     patterns = _pattern_counts(scan.groups)
     series += pattern_signals(patterns, before, after)
     if ctx.sources.metrics is not None:
-        series += _metric_signals(ctx.sources.metrics, grid, before, after, service, notes)
+        series += _metric_signals(ctx.sources.metrics, grid, service, notes)
     if service is not None:
         series = [s for s in series if s.service == service]
     ranked, tested = rank_services(series)
@@ -186,41 +184,25 @@ def _pattern_counts(groups: Iterable[tuple[int, MessageGroup]]) -> dict[str, lis
 
 
 def _metric_signals(
-    metrics: MetricsSource,
-    grid: _Grid,
-    before: Sequence[int],
-    after: Sequence[int],
-    service: str | None,
-    notes: list[str],
+    metrics: MetricsSource, grid: _Grid, service: str | None, notes: list[str]
 ) -> list[SignalSeries]:
-    """Each metric signal of each service, sampled once per bucket, judged like the log ones."""
+    """Each metric signal of each service, sampled every bucket (at least every minute, as
+    metrics are rarely scraped more often), split at `at`, judged like the log ones."""
     out: list[SignalSeries] = []
+    step = max(grid.width, METRIC_STEP)
     try:
         services = sorted({service} if service else metrics.services())
         for name in services:
             for signal in metrics.signals(name):
                 check()
-                promql = signal.promql(name, f"{int(grid.width)}s")
-                page = metrics.query_range(
-                    promql, grid.start, grid.end, grid.width, max_series=MAX_METRIC_SERIES
-                )
-                bad = signal.bad if signal.bad in {"up", "down"} else "either"
+                promql = signal.promql(name, f"{int(step)}s")
+                page = metrics.query_range(promql, grid.start, grid.end, step, max_series=MAX_METRIC_SERIES)
+                bad: Bad = "up" if signal.bad == "up" else "down" if signal.bad == "down" else "either"
                 for series in page.series:
-                    values: dict[int, float] = {}
-                    for ts, value in series.samples:
-                        index = grid.index(ts)
-                        if index is not None and math.isfinite(value):
-                            values[index] = value
-                    out.append(
-                        SignalSeries(
-                            name,
-                            signal.name,
-                            "metrics",
-                            bad,  # type: ignore[arg-type]  # narrowed just above
-                            [values[i] for i in before if i in values],
-                            [values[i] for i in after if i in values],
-                        )
-                    )
+                    samples = [(ts, v) for ts, v in series.samples if math.isfinite(v)]
+                    before = [v for ts, v in samples if grid.start <= ts < grid.at]
+                    after = [v for ts, v in samples if grid.at <= ts < grid.end]
+                    out.append(SignalSeries(name, signal.name, "metrics", bad, before, after))
     except SourceError as error:
         notes.append(f"metrics left out: {error}")
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,9 +12,12 @@ import pytest
 from mcp import Client
 
 from sitrep.demo import DemoScenario
+from sitrep.domain import MetricSignal
+from sitrep.errors import SourceUnavailable
 from sitrep.server.mcp import build_server
 from sitrep.settings import FilesSource, Settings
-from sitrep.tools.context import build_context
+from sitrep.sources.protocols import SeriesPage, SourceStatus
+from sitrep.tools.context import ToolContext, build_context
 from tests.tools.calls import call, fails
 
 pytestmark = pytest.mark.anyio
@@ -21,7 +25,10 @@ NEZHA = Path(__file__).parents[1] / "fixtures" / "nezha" / "trainticket-2023-01-
 
 
 async def files_client(path: Path, now: datetime) -> AsyncIterator[Client]:
-    settings = Settings(config_path=Path("/x.toml"), files=FilesSource(paths=[str(path)]))
+    # a generous deadline: the day's file is read twice, and the machine may be busy
+    settings = Settings(
+        config_path=Path("/x.toml"), files=FilesSource(paths=[str(path)]), deadline_seconds=300
+    )
     async with Client(build_server(settings, build_context(settings, cwd=Path("/"), clock=lambda: now))) as c:
         yield c
 
@@ -131,3 +138,38 @@ async def test_bad_arguments_say_what_to_do(client: Client) -> None:
     assert "baseline" in await fails(client, "what_changed", baseline="10s")
     assert "not in the past" in await fails(client, "what_changed", at="2999-01-01T00:00:00Z")
     assert "unknown service" in await fails(client, "what_changed", service="nope")
+
+
+class DeadPrometheus:
+    """A metrics source whose backend is down: injects the fault, nothing more."""
+
+    name = "prometheus"
+
+    def services(self) -> set[str]:
+        return {"checkout"}
+
+    def signals(self, service: str | None = None) -> list[MetricSignal]:
+        return [MetricSignal("latency_p95", 'max(x{service="{service}"}[{range}])', "up", "configured")]
+
+    def query_range(
+        self, promql: str, start: float, end: float, step: float, *, max_series: int
+    ) -> SeriesPage:
+        raise SourceUnavailable("prometheus", "http://127.0.0.1:1 refused the connection")
+
+    def missing_signals(self) -> list[str]:
+        return []
+
+    def status(self) -> SourceStatus:
+        return SourceStatus(self.name, "prometheus", False, 0.0, "down")
+
+
+async def test_a_dead_metrics_source_leaves_the_log_answer_whole(
+    runtime: ToolContext, demo: DemoScenario
+) -> None:
+    sources = dataclasses.replace(runtime.sources, metrics=DeadPrometheus())
+    ctx = dataclasses.replace(runtime, sources=sources)
+    bad = next(d for d in demo.deploys if d.sha == demo.bad_sha)
+    async with Client(build_server(ctx.settings, ctx)) as client:
+        result = await call(client, "what_changed", at=bad.deployed_at.isoformat())
+    assert any(note.startswith("metrics left out") for note in result["notes"])
+    assert result["services"][0]["service"] == demo.service
