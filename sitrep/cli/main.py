@@ -11,6 +11,7 @@ import logging
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -115,6 +116,12 @@ def _demo_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     demo = _add(sub, "demo", common, "write a realistic incident into a directory and triage it", _demo)
     demo.add_argument(
         "--dir", type=Path, default=Path("sitrep-demo"), help="where to write it (default ./sitrep-demo)"
+    )
+    demo.add_argument(
+        "--metrics",
+        choices=["auto", "off"],
+        default="auto",
+        help="auto: load the demo's metrics into the Prometheus of scripts/prometheus-dev when it runs",
     )
 
 
@@ -325,10 +332,36 @@ def _demo(args: argparse.Namespace) -> int:
         raise InputError(str(error)) from None
     (directory / DEMO_MARKER).write_text("written by `sitrep demo`; safe to delete\n")
     print(f"Wrote a demo incident to {directory}\n", file=sys.stderr)
+    print(_demo_metrics(scenario, args.metrics == "auto"), file=sys.stderr)
     runtime = build_context(load_settings(scenario.config_path))
     print(render(build_triage(runtime, scenario.service)))
     print(_next_steps(scenario.config_path, scenario.service))
     return 0
+
+
+PROMETHEUS_DEV = Path(__file__).resolve().parents[2] / "scripts" / "prometheus-dev"
+
+
+def _demo_metrics(scenario: Any, wanted: bool) -> str:
+    """Load the demo's metrics into a running scripts/prometheus-dev and point the demo's
+    configuration at it; otherwise say that verdicts rest on the logs alone."""
+    path = scenario.metrics_path
+    logs_only = f"Verdicts are judged on the logs only; the same traffic as metrics is in {path}"
+    if not wanted or path is None or not PROMETHEUS_DEV.exists():
+        return f"{logs_only}.\n"
+    status = subprocess.run([PROMETHEUS_DEV, "status"], capture_output=True, text=True, check=False)
+    if status.returncode != 0:
+        return f"{logs_only} (start Prometheus with scripts/prometheus-dev start, then rerun).\n"
+    found = dict(p.split("=", 1) for p in status.stdout.strip().splitlines()[-1].split() if "=" in p)
+    url = found.get("PROMETHEUS_URL")
+    loaded = subprocess.run(
+        [PROMETHEUS_DEV, "load", path], capture_output=True, text=True, timeout=600, check=False
+    )
+    if url is None or loaded.returncode != 0:
+        return f"{logs_only} (loading into Prometheus failed: {loaded.stderr.strip()[-300:]}).\n"
+    with scenario.config_path.open("a", encoding="utf-8") as config:
+        config.write(f'\n[prometheus]\nurl = "{url}"\n')
+    return f"Loaded the demo's metrics into Prometheus at {url}: verdicts are judged on metrics and logs.\n"
 
 
 def _sitrep_command() -> str:

@@ -33,7 +33,8 @@ def build_demo(directory: Path, *, now: datetime | None = None, seed: int = 7) -
     shas = build_repository(directory / "checkout", now, secrets)
     deploys = deploys_of(now, shas)
     write_deploy_log(directory / "deploys.jsonl", deploys)
-    new_errors = write_logs(directory / "logs", now, seed, deploys, secrets)
+    metrics_path = directory / "metrics.om"
+    new_errors = write_logs(directory / "logs", now, seed, deploys, secrets, metrics_path)
     config_path = directory / "sitrep.toml"
     config_path.write_text(CONFIG, encoding="utf-8")
     checkout = [d for d in deploys if d.service == SERVICE]
@@ -52,6 +53,7 @@ def build_demo(directory: Path, *, now: datetime | None = None, seed: int = 7) -
         new_error_messages=new_errors,
         planted_secrets=secrets.all(),
         now=now,
+        metrics_path=metrics_path,
     )
 
 

@@ -57,6 +57,8 @@ class DemoScenario:
     unredacted: the connection-failure example carries a planted password."""
     planted_secrets: tuple[str, ...]
     now: datetime
+    metrics_path: Path | None = None
+    """OpenMetrics of the same requests, for `scripts/prometheus-dev load`."""
 
 
 # (version, minutes before now, health, deployer, description)

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from sitrep.demo.metrics import ServiceTraffic, openmetrics
 from sitrep.demo.scenario import CHECKOUT_RELEASES, DemoDeploy
 from sitrep.demo.secrets import Secrets, random_token
 
@@ -259,6 +260,9 @@ class _LogFile:
     lines: list[tuple[int, int, str]] = field(default_factory=list)
     truncatable: list[int] = field(default_factory=list)
     new_examples: dict[str, str] = field(default_factory=dict)
+    requests: list[tuple[int, int, float]] = field(default_factory=list)
+    """(time in ms, status, duration in ms) of every request logged: the demo's metrics."""
+    versions: list[tuple[str, str | None, int, int]] = field(default_factory=list)
 
     def app(self, at_ms: int, window: _Window, pod: str, line: tuple[str, str, str], **extra: object) -> bool:
         """An application line (level, logger, message); False if it falls after `now`."""
@@ -277,6 +281,8 @@ class _LogFile:
         self, at_ms: int, window: _Window, route: _Route, *, status: int, ms: float, values: _Values
     ) -> None:
         level = "error" if status >= 500 else "info"
+        if at_ms < self.end_ms:
+            self.requests.append((at_ms, status, ms))
         method, path = route.method, route.path.format_map(values)
         fields = (level, self.service, window.version, method, path, status, method, status, path)
         self._append(at_ms, _ACCESS % (_timestamp(at_ms), *fields, int(ms * 1_000_000), values["trace"]))
@@ -300,8 +306,14 @@ def _timestamp(at_ms: int) -> str:
 
 
 def write_logs(
-    directory: Path, now: datetime, seed: int, deploys: Sequence[DemoDeploy], secrets: Secrets
+    directory: Path,
+    now: datetime,
+    seed: int,
+    deploys: Sequence[DemoDeploy],
+    secrets: Secrets,
+    metrics_path: Path | None = None,
 ) -> tuple[str, ...]:
+    """The logs of both services; with `metrics_path`, the metrics of the same requests too."""
     directory.mkdir()
     end_ms = int(now.timestamp()) * 1000
     profiles = _checkout_profiles(secrets)
@@ -311,6 +323,9 @@ def write_logs(
     (directory / "checkout.jsonl").write_text(checkout.render(corrupt), encoding="utf-8")
     payments = _service_log(_PAYMENTS_SERVICE, seed, end_ms, deploys, lambda _: _PAYMENTS_PROFILE)
     (directory / "payments.jsonl").write_text(payments.render(), encoding="utf-8")
+    if metrics_path is not None:
+        traffic = [ServiceTraffic(f.service, f.requests, f.versions) for f in (checkout, payments)]
+        metrics_path.write_text(openmetrics(traffic, end_ms - 24 * 3_600_000, end_ms), encoding="utf-8")
     bad = profiles[CHECKOUT_RELEASES[-1][0]]
     order = [f.message for f in bad.failures if f.new] + [e.message for e in bad.events if e.new]
     return tuple(checkout.new_examples[template] for template in order)
@@ -334,6 +349,7 @@ def _service_log(
         _Window(version, sha, start, end, profile_of(version), _pod_names(log.rng, log.service))
         for (version, sha, start), end in zip(starts, ends, strict=True)
     ]
+    log.versions = [(w.version, w.sha, w.start_ms, w.end_ms) for w in windows]
     _generate(log, service, windows)
     return log
 

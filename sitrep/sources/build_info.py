@@ -3,7 +3,7 @@
 Many teams write no deploy log, but their services export a build-info gauge
 (`app_build_info{service="checkout", version="v1.4.0", revision="1d338d5"} 1`). A new value of
 its version (or revision) label for a service is a deploy at the first sample that carries it.
-A value already present at the start of the range was deployed before it and is no marker.
+The first version seen of a service was deployed before its data begins and is no marker.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def build_info_deploys(
     series: Sequence[Series], service_label: str, start: float, step: float
 ) -> list[Deploy]:
     """One Deploy per (service, version) first seen after `start` (later than one and a half
-    steps in, so a value present from the start is not taken for a deploy), oldest first."""
+    steps in) and after the service's first version: a value present from the start, or from
+    the start of the service's data, was deployed at a time the metrics do not show. Oldest first."""
     first: dict[tuple[str, str], tuple[float, str | None]] = {}
     for item in series:
         service = item.labels.get(service_label)
@@ -46,9 +47,12 @@ def build_info_deploys(
         seen = min(times)
         if key not in first or seen < first[key][0]:
             first[key] = (seen, sha)
+    earliest: dict[str, float] = {}
+    for (service, _), (seen, _) in first.items():
+        earliest[service] = min(seen, earliest.get(service, seen))
     deploys = [
         Deploy(service, version, seen, sha=sha, source="metrics")
         for (service, version), (seen, sha) in first.items()
-        if seen > start + 1.5 * step
+        if seen > start + 1.5 * step and seen > earliest[service]
     ]
     return sorted(deploys, key=lambda d: (d.timestamp, d.service))

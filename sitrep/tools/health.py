@@ -224,9 +224,15 @@ def _short_why(judged: Judged) -> str:
 
 
 def _shown(judged: Judged) -> list[Evidence]:
-    """The signals that made a window degraded, else its strongest tested one."""
-    counted = [e for e in judged.evidence if e.counts]
-    return (counted or list(judged.evidence[:1]))[:EVIDENCE_SHOWN]
+    """The signals that made a window degraded (the strongest of each source first), else its
+    strongest tested one."""
+    counted = [e for e in judged.evidence if e.counts] or list(judged.evidence[:1])
+    firsts = [
+        next(e for e in counted if e.source == s)
+        for s in ("metrics", "logs")
+        if any(e.source == s for e in counted)
+    ]
+    return (firsts + [e for e in counted if e not in firsts])[:EVIDENCE_SHOWN]
 
 
 def evidence_out(e: Evidence) -> EvidenceOut:

@@ -156,9 +156,10 @@ def test_demo_writes_triages_and_replaces_its_own_directory(
 ) -> None:
     target = tmp_path / "demo"
     for _ in range(2):
-        code, out, err = run(capsys, "demo", "--dir", str(target))
+        code, out, err = run(capsys, "demo", "--dir", str(target), "--metrics", "off")
         assert code == 0, err
         assert "TRIAGE checkout" in out and "claude mcp add sitrep" in out and (target / DEMO_MARKER).exists()
+        assert "judged on the logs only" in err and (target / "metrics.om").exists()
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")

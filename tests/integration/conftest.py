@@ -120,7 +120,7 @@ def prometheus_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometh
                 pytest.fail(f"scripts/prometheus-dev load failed:\n{loaded.stderr[-3000:]}", pytrace=False)
             nezha.unlink()
             marker.touch()
-        yield PrometheusDev(urls["PROMETHEUS_URL"], urls["ALERTMANAGER_URL"])
+        yield PrometheusDev(urls["PROMETHEUS_URL"], urls["ALERTMANAGER_URL"], state)
     finally:
         if not was_running:
             subprocess.run(

@@ -4,6 +4,7 @@ server metrics for one service (zero-config signal detection) and an ALERTS hist
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 START = 1675080000  # 2023-01-30T12:00:00Z, inside the Nezha day
 MINUTES = 60
@@ -17,6 +18,8 @@ ALERT_UNTIL = START + 40 * 60  # 12:40, the last sample of the firing alert
 class PrometheusDev:
     prometheus_url: str
     alertmanager_url: str
+    state: Path | None = None
+    """The state directory, for a test that loads more history (scripts/prometheus-dev load)."""
 
 
 def synthetic_openmetrics() -> str:
