@@ -7,7 +7,8 @@ its reference — the samples of the (up to) three most recent earlier windows j
 or, for the oldest windows, the nearest other windows — by a Mann–Whitney U test and a
 Hodges–Lehmann shift with its interval, the window's tests corrected together
 (Benjamini–Hochberg). It is degraded when a signal moved the bad way with q at most the
-false-discovery rate and a large effect (rank-biserial at least `min_effect`); for a signal
+false-discovery rate, a large effect (rank-biserial at least `min_effect`) and a material
+shift (a tenth of the reference's median); for a signal
 whose drop is bad (traffic), only a collapse to under a quarter of the reference counts, as
 traffic follows the day.
 """
@@ -26,6 +27,9 @@ from sitrep.domain import WindowStats
 Verdict = Literal["healthy", "degraded", "insufficient"]
 Bad = Literal["up", "down"]
 REFERENCE_WINDOWS = 3
+MATERIAL = 0.1
+"""A bad-when-up signal counts only when its shift is at least this share of the reference median
+(a memory creep of 0.5% is significant on many samples, and no verdict)."""
 COLLAPSE = 0.25
 """A bad-when-down signal (traffic) counts only when its median fell below this share of the reference."""
 
@@ -182,7 +186,9 @@ def _counts(bad: Bad, change: stats_judge.Change, q: float, rules: HealthRules) 
     effect = change.effect if bad == "up" else -change.effect
     if not (change.worse and q <= rules.fdr and effect >= rules.min_effect):
         return False
-    return bad == "up" or change.after < COLLAPSE * change.before
+    if bad == "down":
+        return change.after < COLLAPSE * change.before
+    return change.shift > 0 and change.shift >= MATERIAL * abs(change.before)
 
 
 def cite(e: Evidence) -> str:

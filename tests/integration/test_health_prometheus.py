@@ -5,18 +5,26 @@ build-info labels, and alerts the test pushes into Alertmanager itself."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from sitrep.cli.main import call_tool
 from sitrep.demo import DemoScenario, build_demo
-from sitrep.settings import AlertmanagerSettings, PrometheusSettings, Settings, load_settings
+from sitrep.settings import (
+    AlertmanagerSettings,
+    DeployLogSource,
+    PrometheusSettings,
+    Settings,
+    load_settings,
+)
 from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.deploys import recent_deploys
 from sitrep.tools.health import deploy_health, rollback_candidates
@@ -27,6 +35,7 @@ from tests.integration.prometheus_data import ALERT_FROM, PrometheusDev
 DEMO_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 """Fixed, so the demo's metrics are the same on every load (a reload adds nothing new)."""
 NEZHA_NOW = datetime(2023, 1, 30, 14, 30, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +170,45 @@ def test_alerts_pushed_and_alert_history_in_the_timeline(prometheus_dev: Prometh
     assert "[alertmanager]" in pushed_now.summary and "[prometheus]" in history.summary
     resolved = [e for e in result.events if e.kind == "alert_resolved"]  # type: ignore[attr-defined]
     assert [e.summary.split()[1] for e in resolved] == ["CheckoutErrors"]
+
+
+def test_nezha_deploy_windows_are_judged_on_its_metrics(
+    prometheus_dev: PrometheusDev, tmp_path: Path
+) -> None:
+    """Deploys of ts-food-service placed around its 12:44:36 CPU-contention fault: every window
+    is judged on the backfilled Nezha metrics alone (the example configuration's signals) and
+    cites them. The pod-level signals barely move at this granularity: the memory creep is
+    significant (p < 1e-6) but not material, so no window is called degraded — the verdict
+    rests on what the metrics show, and says so."""
+    deploys = tmp_path / "deploys.jsonl"
+    times = ("2023-01-30T12:00:00Z", "2023-01-30T12:15:00Z", "2023-01-30T12:44:36Z")
+    deploys.write_text(
+        "".join(
+            json.dumps({"timestamp": t, "service": "ts-food-service", "version": f"v{i}"}) + "\n"
+            for i, t in enumerate(times)
+        )
+    )
+    settings = load_settings(ROOT / "examples" / "nezha" / "sitrep.toml").model_copy(
+        update={
+            "files": None,
+            "deploy_log": DeployLogSource(path=deploys),
+            "prometheus": load_settings(ROOT / "examples" / "nezha" / "sitrep.toml").prometheus.model_copy(  # type: ignore[union-attr]
+                update={"url": prometheus_dev.prometheus_url}
+            ),
+            "alertmanager": None,
+            "deadline_seconds": 60.0,
+        }
+    )
+    ctx = build_context(settings, clock=lambda: datetime(2023, 1, 30, 13, 4, tzinfo=UTC))
+    CONTEXTS.append(ctx)
+    result = call_tool(deploy_health, ctx, {"service": "ts-food-service"})
+    assert [w.version for w in result.windows] == ["v2", "v1", "v0"]  # type: ignore[attr-defined]
+    for window in result.windows:  # type: ignore[attr-defined]
+        assert window.judged_on == ["metrics"] and window.verdict == "healthy"
+        assert window.evidence and all(e.source == "metrics" for e in window.evidence)
+    current = result.windows[0]  # type: ignore[attr-defined]
+    assert current.evidence[0].signal == "memory" and current.evidence[0].p_value < 1e-6
+    assert "none of 5 signal(s) worse" in current.why
+    ranked = call_tool(rollback_candidates, ctx, {"service": "ts-food-service"})
+    assert [c.version for c in ranked.candidates] == ["v1", "v0"]  # type: ignore[attr-defined]
+    assert all(any("healthy on metrics" in r for r in c.reasons) for c in ranked.candidates)  # type: ignore[attr-defined]
