@@ -193,7 +193,10 @@ class MetricSignal:
     """"configured", or the detected convention (e.g. "opentelemetry", "classic")."""
 
     def promql(self, service: str, window: str) -> str:
-        return self.query.replace("{service}", service).replace("{range}", window)
+        """The query for one service over `window` (a PromQL duration such as 5m). The service
+        name is escaped as a PromQL string: a quote in it cannot end the label matcher."""
+        quoted = service.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return self.query.replace("{service}", quoted).replace("{range}", window)
 
 
 @dataclass(frozen=True, slots=True)

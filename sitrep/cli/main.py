@@ -184,11 +184,29 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     diff.add_argument("--service")
     diff.add_argument("--base", help="compare against this sha (default: the previous deploy)")
 
-    changed = add(
-        "changed",
-        "which services changed at a moment, by statistics (tool: what_changed)",
-        _tool("what_changed"),
+    _changed_parser(
+        add(
+            "changed",
+            "which services changed at a moment, by statistics (tool: what_changed)",
+            _tool("what_changed"),
+        )
     )
+
+    alerts = add("alerts", "alerts firing now, or fired in a range (tool: alerts)", _tool("alerts"))
+    _range(alerts, None)
+    alerts.add_argument("--service")
+
+    metrics = add(
+        "metrics", "a PromQL query summarised per series (tool: query_metrics)", _tool("query_metrics")
+    )
+    metrics.add_argument("query", help="PromQL expression")
+    _range(metrics, "1h")
+    metrics.add_argument("--max-series", dest="max_series", type=int, default=10)
+
+    add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
+
+
+def _changed_parser(changed: argparse.ArgumentParser) -> None:
     changed.add_argument(
         "--at", help="the onset: ISO-8601 or 15m back (default: latest alert or error onset)"
     )
@@ -196,8 +214,6 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     changed.add_argument("--baseline", help="how long before --at to compare with (default 30m)")
     changed.add_argument("--service")
     changed.add_argument("--top", type=int)
-
-    add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
 
 
 def _range(command: argparse.ArgumentParser, default: str | None) -> None:
@@ -232,6 +248,7 @@ _TOOL_ARGS = (
     "at",
     "window",
     "baseline",
+    "max_series",
 )
 
 

@@ -116,6 +116,8 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         "diff",
         "changed",
         "status",
+        "alerts",
+        "metrics",
     }
     for name in commands:
         with pytest.raises(SystemExit) as done:
