@@ -162,7 +162,7 @@ def log_signals(
         latency_after = [w.p50_ms for i in after if (w := windows[i]).p50_ms is not None]
         if latency_before or latency_after:
             out.append(
-                SignalSeries(service, "latency p50 (logs)", "logs", "up", latency_before, latency_after)
+                SignalSeries(service, "latency p50", "logs", "up", latency_before, latency_after)
             )
     return out
 
