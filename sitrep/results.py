@@ -292,6 +292,44 @@ class SourcesStatus(Truncation):
     hints: list[Untrusted] = Field(description="What else could be configured.")
 
 
+class ChangedSignal(Result):
+    signal: Untrusted
+    source: Untrusted
+    direction: Literal["up", "down"]
+    before: float = Field(description="Medians per bucket before and after `at`.")
+    after: float
+    shift: float = Field(description="Hodges-Lehmann shift with its 95% interval.")
+    interval: list[float]
+    p_value: float
+    q_value: float = Field(description="p corrected for every signal tested.")
+
+
+class ChangedPattern(Result):
+    pattern_id: Untrusted
+    template: Untrusted
+    before: int
+    after: int
+    new: bool
+    q_value: float
+
+
+class ChangedService(Result):
+    service: Untrusted
+    score: float = Field(description="-log10 of its strongest q-value.")
+    signals: list[ChangedSignal]
+    patterns: list[ChangedPattern]
+
+
+class WhatChanged(Truncation):
+    at: Untrusted
+    baseline_since: Untrusted
+    until: Untrusted
+    bucket_seconds: int
+    tested: int
+    summary: Untrusted
+    services: list[ChangedService]
+
+
 class MetricSeriesOut(Result):
     labels: dict[Untrusted, Untrusted] = Field(description="Untrusted text.")
     samples: int = Field(description="Samples behind the figures.")
@@ -340,41 +378,3 @@ class Alerts(Truncation):
     total: int
     firing: int
     groups: list[AlertGroupOut] = Field(description="Worst severity first.")
-
-
-class ChangedSignal(Result):
-    signal: Untrusted
-    source: Untrusted
-    direction: Literal["up", "down"]
-    before: float = Field(description="Medians per bucket before and after `at`.")
-    after: float
-    shift: float = Field(description="Hodges-Lehmann shift with its 95% interval.")
-    interval: list[float]
-    p_value: float
-    q_value: float = Field(description="p corrected for every signal tested.")
-
-
-class ChangedPattern(Result):
-    pattern_id: Untrusted
-    template: Untrusted
-    before: int
-    after: int
-    new: bool
-    q_value: float
-
-
-class ChangedService(Result):
-    service: Untrusted
-    score: float = Field(description="-log10 of its strongest q-value.")
-    signals: list[ChangedSignal]
-    patterns: list[ChangedPattern]
-
-
-class WhatChanged(Truncation):
-    at: Untrusted
-    baseline_since: Untrusted
-    until: Untrusted
-    bucket_seconds: int
-    tested: int
-    summary: Untrusted
-    services: list[ChangedService]

@@ -161,9 +161,7 @@ def log_signals(
         latency_before = [w.p50_ms for i in before if (w := windows[i]).p50_ms is not None]
         latency_after = [w.p50_ms for i in after if (w := windows[i]).p50_ms is not None]
         if latency_before or latency_after:
-            out.append(
-                SignalSeries(service, "latency p50 (logs)", "logs", "up", latency_before, latency_after)
-            )
+            out.append(SignalSeries(service, "latency p50", "logs", "up", latency_before, latency_after))
     return out
 
 

@@ -191,12 +191,14 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     diff.add_argument("--service")
     diff.add_argument("--base", help="compare against this sha (default: the previous deploy)")
 
-    _metric_parsers(add)
+    _changed_parser(
+        add(
+            "changed",
+            "which services changed at a moment, by statistics (tool: what_changed)",
+            _tool("what_changed"),
+        )
+    )
 
-    add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
-
-
-def _metric_parsers(add: Callable[[str, str, Callable[..., int]], Any]) -> None:
     alerts = add("alerts", "alerts firing now, or fired in a range (tool: alerts)", _tool("alerts"))
     _range(alerts, None)
     alerts.add_argument("--service")
@@ -208,11 +210,10 @@ def _metric_parsers(add: Callable[[str, str, Callable[..., int]], Any]) -> None:
     _range(metrics, "1h")
     metrics.add_argument("--max-series", dest="max_series", type=int, default=10)
 
-    changed = add(
-        "changed",
-        "which services changed at a moment, by statistics (tool: what_changed)",
-        _tool("what_changed"),
-    )
+    add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
+
+
+def _changed_parser(changed: argparse.ArgumentParser) -> None:
     changed.add_argument(
         "--at", help="the onset: ISO-8601 or 15m back (default: latest alert or error onset)"
     )
@@ -255,6 +256,7 @@ _TOOL_ARGS = (
     "at",
     "window",
     "baseline",
+    "max_series",
 )
 
 
