@@ -25,8 +25,12 @@ DEFAULT_QUERY = 'max by ({service}, version, revision) ({{__name__=~".+_build_in
 """Every build-info gauge that carries the service label, one series per version and revision."""
 
 
-def default_query(service_label: str) -> str:
-    return DEFAULT_QUERY.format(service=service_label)
+def default_query(service_label: str, service: str | None = None) -> str:
+    """The default marker query; for one service (its name already escaped for PromQL), only its series."""
+    query = DEFAULT_QUERY.format(service=service_label)
+    if service is None:
+        return query
+    return query.replace(f'{service_label}!=""', f'{service_label}="{service}"')
 
 
 def build_info_deploys(

@@ -139,10 +139,10 @@ class PrometheusMetrics:
     def services(self) -> set[str]:
         return set(once(("prometheus-services", self.url), self._services))
 
-    def deploy_markers(self, start: float, end: float) -> list[Deploy]:
+    def deploy_markers(self, start: float, end: float, service: str | None = None) -> list[Deploy]:
         query = self.config.deploy_markers
         if query is None:
-            query = default_query(self.config.service_label)
+            query = default_query(self.config.service_label, None if service is None else _escape(service))
         if not query.strip():
             return []
         step = max(60.0, (end - start) / 2000)
@@ -150,7 +150,8 @@ class PrometheusMetrics:
             ("prometheus-markers", self.url, query, start, end),
             lambda: self.query_range(query, start, end, step, max_series=2000),
         )
-        return build_info_deploys(page.series, self.config.service_label, start, page.step)
+        found = build_info_deploys(page.series, self.config.service_label, start, page.step)
+        return [d for d in found if service is None or d.service == service]
 
     def status(self) -> SourceStatus:
         started = time.perf_counter()

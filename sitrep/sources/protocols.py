@@ -114,8 +114,9 @@ class MetricsSource(Protocol):
         """Values of the configured service label."""
         ...
 
-    def deploy_markers(self, start: float, end: float) -> list[Deploy]:
-        """Deploys marked in [start, end] by a build-info label that changes (source "metrics")."""
+    def deploy_markers(self, start: float, end: float, service: str | None = None) -> list[Deploy]:
+        """Deploys marked in [start, end] by a build-info label that changes (source "metrics"),
+        of `service` or of every service."""
         ...
 
     def status(self) -> SourceStatus: ...

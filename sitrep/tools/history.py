@@ -31,12 +31,15 @@ MARKER_LOOKBACK = 7 * 86400.0
 """How far back metric deploy markers are read."""
 
 
-def deploy_history(sources: Sources, service: str | None = None, now: float | None = None) -> DeployHistory:
+def deploy_history(
+    sources: Sources, service: str | None = None, now: float | None = None, since: float | None = None
+) -> DeployHistory:
     """Every deploy of `service` (or of all services) from every source, oldest first. The
     deploy log says when for the services it knows; metric markers (a build-info label that
-    changes) say when for the others; git says what, and when for a service neither knows."""
+    changes) say when for the others, read from `since` (default: MARKER_LOOKBACK before now);
+    git says what, and when for a service neither knows."""
     logged, notes = _logged_deploys(sources)
-    marked, marker_notes = _marked_deploys(sources, {d.service for d in logged}, now)
+    marked, marker_notes = _marked_deploys(sources, {d.service for d in logged}, service, now, since)
     logged += marked
     notes += marker_notes
     if service is not None:
@@ -79,14 +82,15 @@ def _logged_deploys(sources: Sources) -> tuple[list[Deploy], list[str]]:
 
 
 def _marked_deploys(
-    sources: Sources, logged_services: set[str], now: float | None
+    sources: Sources, logged_services: set[str], service: str | None, now: float | None, since: float | None
 ) -> tuple[list[Deploy], list[str]]:
     """Deploys marked by metrics, for services the deploy log does not know."""
-    if sources.metrics is None:
+    if sources.metrics is None or (service is not None and service in logged_services):
         return [], []
     end = time.time() if now is None else now
+    start = end - MARKER_LOOKBACK if since is None else since
     try:
-        marked = sources.metrics.deploy_markers(end - MARKER_LOOKBACK, end)
+        marked = sources.metrics.deploy_markers(start, end, service)
     except SourceError as error:
         return [], [f"deploy markers not read from metrics: {error}"]
     return [d for d in marked if d.service not in logged_services], []

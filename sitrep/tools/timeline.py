@@ -36,7 +36,7 @@ def incident_timeline(
     recoveries. `summary` is sitrep's own text; `text` quotes untrusted commit, log or alert text."""
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
-    history = deploy_history(ctx.sources, service, ctx.now().timestamp())
+    history = deploy_history(ctx.sources, service, end, since=start - BASELINE_SECONDS)
     deploys = [d for d in history.deploys if start <= d.timestamp < end]
     events = deploy_events(deploys)
     notes = list(history.notes)

@@ -42,9 +42,10 @@ class FakeMetrics:
     def services(self) -> set[str]:
         return {s.labels["service"] for s in self.series if "service" in s.labels}
 
-    def deploy_markers(self, start: float, end: float) -> list[Deploy]:
-        page = self.query_range(default_query("service"), start, end, 60.0, max_series=1000)
-        return build_info_deploys(page.series, "service", start, page.step)
+    def deploy_markers(self, start: float, end: float, service: str | None = None) -> list[Deploy]:
+        page = self.query_range(default_query("service", service), start, end, 60.0, max_series=1000)
+        found = build_info_deploys(page.series, "service", start, page.step)
+        return [d for d in found if service is None or d.service == service]
 
     def status(self) -> SourceStatus:
         return SourceStatus(self.name, "metrics", True, 0.0, "in memory")
