@@ -30,6 +30,7 @@ REFERENCE_WINDOWS = 3
 MATERIAL = 0.1
 """A bad-when-up signal counts only when its shift is at least this share of the reference median
 (a memory creep of 0.5% is significant on many samples, and no verdict)."""
+STRONGEST = "; strongest: "
 COLLAPSE = 0.25
 """A bad-when-down signal (traffic) counts only when its median fell below this share of the reference."""
 
@@ -177,7 +178,8 @@ def _judge(item: WindowSignals, refs: Sequence[WindowSignals], rules: HealthRule
         why = "; ".join(cite(e) for e in bad[:3])
         return Judged(item.window, item.stats, "degraded", why, tuple(evidence), sources)
     why = (
-        f"none of {len(tests)} signal(s) worse than its {len(refs)} reference window(s) at {rules.fdr:g} FDR"
+        f"none of {len(tests)} signal(s) worse than its {len(refs)} reference window(s) "
+        f"at {rules.fdr:g} FDR{STRONGEST}{cite(evidence[0])}"
     )
     return Judged(item.window, item.stats, "healthy", why, tuple(evidence), sources)
 

@@ -10,7 +10,16 @@ from typing import Annotated
 from pydantic import Field
 
 from sitrep.analysis.deploys import DeployWindow, deploy_windows
-from sitrep.analysis.health import Bad, Evidence, Judged, Reference, Samples, WindowSignals, judge_windows
+from sitrep.analysis.health import (
+    STRONGEST,
+    Bad,
+    Evidence,
+    Judged,
+    Reference,
+    Samples,
+    WindowSignals,
+    judge_windows,
+)
 from sitrep.analysis.ranking import Ranked, rank_candidates
 from sitrep.analysis.risks import Risk
 from sitrep.domain import LogQuery, ScanReport, WindowStats
@@ -220,7 +229,7 @@ def window_out(judged: Judged) -> WindowOut:
 def _short_why(judged: Judged) -> str:
     """The verdict's reason; a degraded window's statistics are in its evidence, so named only."""
     counted = [f"{e.name} ({e.source}) {e.change.direction}" for e in judged.evidence if e.counts]
-    return f"worse: {', '.join(counted)}" if counted else judged.why
+    return f"worse: {', '.join(counted)}" if counted else judged.why.split(STRONGEST)[0]
 
 
 def _shown(judged: Judged) -> list[Evidence]:

@@ -92,6 +92,7 @@ def test_most_recent_healthy_first_then_unproven_then_degraded() -> None:
     assert top[0].startswith("most recent healthy deploy; the 2 deploy(s) after it")
     assert "error rate 0.24% vs 20.0%" in top[2] and "p95 170 ms vs 1500 ms" in top[2]
     assert top[3].startswith("healthy on logs: none of 3 signal(s) worse than its 1 reference window(s)")
+    assert "; strongest: " in top[3] and "p=" in top[3] and "shift" in top[3]
     incident = found[-1]
     assert incident.judged_on == ("logs",)
     cited = incident.why
