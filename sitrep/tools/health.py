@@ -2,6 +2,7 @@
 judge on per-bucket signals from the logs and, when configured, from Prometheus."""
 
 import math
+import time
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -22,6 +23,7 @@ from sitrep.analysis.health import (
 )
 from sitrep.analysis.ranking import Ranked, rank_candidates
 from sitrep.analysis.risks import Risk
+from sitrep.deadline import time_left
 from sitrep.domain import LogQuery, ScanReport, WindowStats
 from sitrep.errors import InputError, SitrepError
 from sitrep.results import (
@@ -107,11 +109,54 @@ def _window_stats(
     query = LogQuery(spans[0][0], spans[-1][1], frozenset({service}))
     flat = [b for per_window in buckets for b in per_window]
     try:
-        found = ctx.sources.logs.scan(query, stats=spans)
+        started = time.monotonic()
         per_bucket = ctx.sources.logs.scan(query, stats=flat)
+        by_bucket = per_bucket.stats.get(service, [])
+        # The window-level read (exact percentiles) costs about what the first did: skipped
+        # when the call's deadline would not leave time for it, or the first was cut short.
+        if per_bucket.report.partial or time_left() < 1.5 * (time.monotonic() - started):
+            report = per_bucket.report
+            report.notes.append(
+                "window percentiles approximated from per-bucket ones: the call's deadline was near"
+            )
+            return _fold(spans, buckets, by_bucket), by_bucket, report
+        found = ctx.sources.logs.scan(query, stats=spans)
     except SitrepError as error:
         return empty, [], ScanReport(partial=True, notes=[f"logs not read: {error}"])
-    return found.stats.get(service, empty), per_bucket.stats.get(service, []), found.report
+    return found.stats.get(service, empty), by_bucket, found.report
+
+
+def _fold(spans: list[Span], buckets: list[list[Span]], by_bucket: list[WindowStats]) -> list[WindowStats]:
+    """Window statistics from bucket ones: counts exact, percentiles the traffic-weighted
+    median of the buckets' own."""
+    out, position = [], 0
+    for (start, end), mine in zip(spans, buckets, strict=True):
+        part = by_bucket[position : position + len(mine)]
+        position += len(mine)
+        out.append(
+            WindowStats(
+                start,
+                end,
+                events=sum(b.events for b in part),
+                requests=sum(b.requests for b in part),
+                errors=sum(b.errors for b in part),
+                p50_ms=_weighted_median([(b.p50_ms, b.basis) for b in part]),
+                p95_ms=_weighted_median([(b.p95_ms, b.basis) for b in part]),
+                p99_ms=_weighted_median([(b.p99_ms, b.basis) for b in part]),
+            )
+        )
+    return out
+
+
+def _weighted_median(pairs: list[tuple[float | None, int]]) -> float | None:
+    known = sorted((v, w) for v, w in pairs if v is not None and w > 0)
+    total = sum(w for _, w in known)
+    running = 0
+    for value, weight in known:
+        running += weight
+        if running * 2 >= total:
+            return value
+    return None
 
 
 def _log_samples(

@@ -152,3 +152,20 @@ def test_a_traffic_drop_counts_only_as_a_collapse() -> None:
     assert [j.verdict for j in found] == ["healthy", "healthy", "degraded"]
     assert found[-1].judged_on == ("logs", "metrics")
     assert found[-1].why.startswith("requests (metrics) down")
+
+
+def test_window_stats_folded_from_buckets_when_the_deadline_is_near() -> None:
+    """Counts add up exactly; a percentile is the traffic-weighted median of the buckets' own."""
+    from sitrep.tools.health import _fold
+
+    buckets = [[(0.0, 60.0), (60.0, 120.0), (120.0, 180.0)], [(180.0, 240.0)]]
+    stats = [
+        WindowStats(0, 60, events=10, requests=10, errors=1, p50_ms=10, p95_ms=100, p99_ms=200),
+        WindowStats(60, 120, events=30, requests=30, errors=0, p50_ms=20, p95_ms=300, p99_ms=400),
+        WindowStats(120, 180, events=5, requests=5, errors=5, p50_ms=30, p95_ms=900, p99_ms=950),
+        WindowStats(180, 240, events=0),
+    ]
+    first, second = _fold([(0.0, 180.0), (180.0, 240.0)], buckets, stats)
+    assert (first.events, first.requests, first.errors) == (45, 45, 6)
+    assert (first.p50_ms, first.p95_ms, first.p99_ms) == (20, 300, 400)
+    assert second.events == 0 and second.p95_ms is None
