@@ -147,7 +147,7 @@ def rollback_candidates(
         notes.append("the current deploy's window looks healthy; rolling back may not help")
     if not ranked:
         notes.append("no earlier deploy to roll back to")
-    walk = _walk(ctx, service, ranked, current, notes)
+    walk = _walk(ctx, service, ranked, found.judged, notes)
     candidates = [_candidate_out(ctx, service, r, current, walk, notes) for r in ranked]
     head = CurrentDeploy(
         sha=current.window.deploy.sha,
@@ -168,15 +168,17 @@ def rollback_candidates(
 
 
 def _walk(
-    ctx: ToolContext, service: str, ranked: list[Ranked], current: Judged, notes: list[str]
+    ctx: ToolContext, service: str, ranked: list[Ranked], judged: list[Judged], notes: list[str]
 ) -> RangeRisks | None:
-    """One walk of the commits from the oldest candidate to the current deploy, shared by all."""
+    """One walk of the commits from the oldest candidate to the current deploy (the last of
+    `judged`, which is oldest first), shared by all."""
     repo = ctx.sources.repos.get(service)
-    dated = sorted((r.judged.window.start, sha) for r in ranked if (sha := r.judged.window.deploy.sha))
-    head = current.window.deploy.sha
-    if repo is None or not dated or not head:
+    chosen = {id(r.judged) for r in ranked}
+    shas = [sha for j in judged if id(j) in chosen and (sha := j.window.deploy.sha)]
+    head = judged[-1].window.deploy.sha
+    if repo is None or not shas or not head:
         return None
-    oldest = dated[0][1]
+    oldest = shas[0]
     try:
         return RangeRisks.walk(repo, oldest, head)
     except SitrepError as error:

@@ -45,3 +45,27 @@ def test_windows_run_to_the_next_live_deploy_and_skip_failed_ones() -> None:
         ("3", hours_ago(2), NOW, True),
     ]
     assert windows[0].minutes == 240
+
+
+def test_git_order_stands_for_deploys_of_one_second() -> None:
+    # git lists newest first; three commits of one rebase merge share a second.
+    from_git = {"svc": [Deploy("svc", v, hours_ago(1), source="git") for v in ("head", "pr2", "pr1")]}
+    merged = merge_deploys([], from_git, {})
+    assert [d.version for d in merged] == ["pr1", "pr2", "head"]
+    windows = deploy_windows(merged, NOW)
+    assert [(w.deploy.version, w.current) for w in windows][-1] == ("head", True)
+
+
+def test_an_old_deploy_dated_late_gets_an_empty_window() -> None:
+    # A tag made last on the oldest commit: it stays the oldest, and no window runs backwards.
+    deploys = [
+        Deploy("svc", "old", hours_ago(1)),
+        Deploy("svc", "mid", hours_ago(6)),
+        Deploy("svc", "new", hours_ago(3)),
+    ]
+    windows = deploy_windows(deploys, NOW)
+    assert [(w.deploy.version, w.start, w.end) for w in windows] == [
+        ("old", hours_ago(6), hours_ago(6)),
+        ("mid", hours_ago(6), hours_ago(3)),
+        ("new", hours_ago(3), NOW),
+    ]
