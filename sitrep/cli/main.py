@@ -129,7 +129,7 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         return command
 
     triage = add("triage", "deploys, error patterns and rollback candidates for one service", _triage)
-    triage.add_argument("--service", required=True)
+    triage.add_argument("--service", help="the service (default: the only one, when there is one)")
     triage.add_argument("--since", default="1h", help="error-pattern window (default 1h)")
 
     deploys = add("deploys", "recent deploys (tool: recent_deploys)", _tool("recent_deploys"))

@@ -1,6 +1,7 @@
 """The CLI mirrors the tools: `--json` prints exactly a tool's structured result."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from sitrep.cli.main import DEMO_MARKER, build_parser, main
+from sitrep.cli.render import SPARKS, render, sparkline
+from sitrep.cli.triage import build_triage
 from sitrep.demo import DemoScenario, build_demo
 from sitrep.results import as_data
 from sitrep.settings import load_settings
@@ -81,6 +84,42 @@ def test_human_output_and_triage(capsys: pytest.CaptureFixture[str], incident: D
     )
     report = json.loads(out)
     assert code == 0 and set(report) >= {"findings", "deploys", "patterns", "rollback", "problems"}
+
+
+def test_the_triage_report_reads_at_a_glance(incident: DemoScenario) -> None:
+    runtime = build_context(load_settings(incident.config_path), clock=lambda: NOW)
+    out = render(build_triage(runtime, "checkout")) + "\n"
+    # The top pattern is `POST <*> <*>`: its example names the endpoint and the status.
+    assert re.search(r"POST <\*> <\*>\n.*\n +e\.g\. POST /api/\S+ 5\d\d\n", out), out
+    # Each window's error rate and p95 drawn oldest → newest; the bad current window is the tallest.
+    error_line = next(line for line in out.splitlines() if line.strip().startswith("error rate  "))
+    bars = error_line.split()[2]
+    assert set(bars) <= set(SPARKS) and len(bars) >= 5 and bars[-1] == "█" and bars.count("█") == 1
+    assert "highest" in error_line and "current" in error_line
+    # A risk is listed under the first candidate that has it; later ones point back to it.
+    risk_lines = [line.strip() for line in out.splitlines() if line.strip().startswith("risk [")]
+    assert risk_lines and len(risk_lines) == len(set(risk_lines))
+    assert "risk: also the" in out and "listed under #1" in out
+    notes = [line for line in out.splitlines() if line.strip().startswith("note:")]
+    assert notes and len(notes) == len(set(notes)) and out.index("== Notes") < out.index(notes[0])
+
+
+def test_sparkline_scales_from_zero_to_the_largest() -> None:
+    assert sparkline([0.0, 0.5, 1.0]) == "▁▅█"
+    assert sparkline([None, 2.0, 2.0]) == " ██"
+    assert sparkline([0.0, 0.0]) == "▁▁" and sparkline([]) == ""
+
+
+def test_triage_without_service_takes_the_only_one(
+    capsys: pytest.CaptureFixture[str], incident: DemoScenario, tmp_path: Path
+) -> None:
+    config = tmp_path / "one.toml"
+    config.write_text(f'[[git]]\nservice = "checkout"\nrepo = "{incident.directory / "checkout"}"\n')
+    code, out, err = run(capsys, "triage", "--config", str(config))
+    assert code == 0, err
+    assert out.startswith("TRIAGE checkout")
+    code, out, err = run(capsys, "triage", "--config", str(incident.config_path))
+    assert (code, out) == (2, "") and "--service is needed: 2 services are known: checkout, payments" in err
 
 
 def test_errors_go_to_stderr_with_exit_code_2(
