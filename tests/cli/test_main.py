@@ -1,7 +1,9 @@
 """The CLI mirrors the tools: `--json` prints exactly a tool's structured result."""
 
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -196,6 +198,33 @@ def test_demo_writes_triages_and_replaces_its_own_directory(
     code, _, err = run(capsys, "demo", "--dir", str(other))
     assert code == 2 and "already exists and is not empty" in err
     assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_demo_defaults_outside_the_checkout_and_prints_commands_that_work_anywhere(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "demo")
+    assert code == 0, err
+    target = tmp_path / "state" / "sitrep" / "demo"
+    assert (target / DEMO_MARKER).exists() and not (tmp_path / "sitrep-demo").exists()
+    assert str(target) in err
+    # Not `sitrep`: the name a checkout's .mcp.json (this repository's among them) holds.
+    add = next(line.split() for line in out.splitlines() if "claude mcp add" in line)
+    assert add[:4] == ["claude", "mcp", "add", "sitrep-demo"] and add[4] == "--"
+    rollback = next(line for line in out.splitlines() if " rollback --config " in line)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "SITREP_CONFIG"}
+    done = subprocess.run(
+        shlex.split(rollback), cwd=elsewhere, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and "#1 v1.3.0" in done.stdout, done.stderr
+    # The server's command, asked for the status of the same configuration instead of serving.
+    status = [("status" if word == "serve" else word) for word in shlex.split(" ".join(add[5:]))]
+    done = subprocess.run(status, cwd=elsewhere, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "checkout" in done.stdout, done.stderr
 
 
 def test_console_script_is_installed() -> None:
