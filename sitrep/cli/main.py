@@ -281,6 +281,7 @@ def _demo(args: argparse.Namespace) -> int:
     directory: Path = (args.dir or default_demo_dir()).resolve()
     if (directory / DEMO_MARKER).exists():
         shutil.rmtree(directory)  # our own earlier demo: replace it
+    print(f"Writing a demo incident to {directory} and triaging it …", file=sys.stderr)
     try:
         scenario = build_demo(directory)
     except (FileExistsError, RuntimeError) as error:
