@@ -4,9 +4,15 @@ needs no network and leaves every real environment alone."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,3 +56,41 @@ def test_bootstrap_says_each_step(tmp_path: Path) -> None:
         [ROOT / "scripts" / "bootstrap"], env=env, capture_output=True, text=True, check=False, timeout=120
     )
     assert [line.split(" ")[1] for line in again.stderr.splitlines()] == ["installing", "done"]
+
+
+def _mcp_json_server() -> tuple[str, list[str]]:
+    server = json.loads((ROOT / ".mcp.json").read_text())["mcpServers"]["sitrep"]
+    return server["command"], server["args"]
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """A client's environment with no venv on PATH; the launcher finds the checkout's .venv
+    (or, where the tests run from another venv, the one named by SITREP_VENV)."""
+    env = {"PATH": "/usr/bin:/bin", "SITREP_AUDIT__PATH": os.environ["SITREP_AUDIT__PATH"], **extra}
+    if not (ROOT / ".venv" / "bin" / "sitrep").exists():
+        env["SITREP_VENV"] = sys.prefix
+    return env
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["project", "plugin"])
+async def test_the_mcp_json_server_starts_without_sitrep_on_path(mode: str, tmp_path: Path) -> None:
+    command, args = _mcp_json_server()
+    # As the checkout's own project server (cwd = the checkout), or as a plugin started
+    # anywhere with CLAUDE_PLUGIN_ROOT naming the checkout.
+    env = _clean_env() if mode == "project" else _clean_env(CLAUDE_PLUGIN_ROOT=str(ROOT))
+    cwd = ROOT if mode == "project" else tmp_path
+    assert shutil.which("sitrep", path=env["PATH"]) is None
+    server = StdioServerParameters(command=command, args=args, env=env, cwd=cwd)
+    async with Client(server, read_timeout_seconds=120) as client:
+        tools = (await client.list_tools()).tools
+    assert "rollback_candidates" in {tool.name for tool in tools}
+
+
+def test_the_launcher_says_how_to_install_when_nothing_is_installed(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [ROOT / "scripts" / "sitrep", "--version"],
+        env={"PATH": "/usr/bin:/bin", "SITREP_VENV": str(tmp_path / "none")},
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 127 and "scripts/bootstrap" in done.stderr and "pipx install" in done.stderr
