@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from itertools import accumulate
 
 from sitrep.domain import Commit, Deploy
@@ -15,13 +14,13 @@ class DeployWindow:
     """The time a deploy was live: from its timestamp to the next live deploy (or now)."""
 
     deploy: Deploy
-    start: datetime
-    end: datetime
+    start: float
+    end: float
     current: bool
 
     @property
     def minutes(self) -> float:
-        return (self.end - self.start).total_seconds() / 60
+        return (self.end - self.start) / 60
 
 
 def merge_deploys(
@@ -38,14 +37,14 @@ def merge_deploys(
     logged_services = {d.service for d in logged}
     sequences = [[_with_git(d, commits) for d in logged if d.service == s] for s in sorted(logged_services)]
     sequences += [list(reversed(d)) for s, d in sorted(from_git.items()) if s not in logged_services]
-    keyed: list[tuple[datetime, str, int, Deploy]] = []
+    keyed: list[tuple[float, str, int, Deploy]] = []
     for sequence in sequences:
         for clock, deploy in zip(settled_times(sequence), sequence, strict=True):
             keyed.append((clock, deploy.service, len(keyed), deploy))
     return [deploy for *_, deploy in sorted(keyed, key=lambda k: k[:3])]
 
 
-def settled_times(deploys: Sequence[Deploy]) -> list[datetime]:
+def settled_times(deploys: Sequence[Deploy]) -> list[float]:
     """When each of a service's deploys (oldest first) went live: its own time, unless a later
     deploy is dated earlier (a tag made afterwards on an old commit, a skewed clock); it then
     went live no later than that one, and its window is empty."""
@@ -75,7 +74,7 @@ def find_commit(sha: str | None, commits: Mapping[str, Commit]) -> Commit | None
     return found[0] if len(found) == 1 else None
 
 
-def deploy_windows(deploys: Sequence[Deploy], now: datetime) -> list[DeployWindow]:
+def deploy_windows(deploys: Sequence[Deploy], now: float) -> list[DeployWindow]:
     """Windows of one service's deploys that went live, in the order given (oldest first, as
     `merge_deploys` orders them); the last is current. No window runs backwards: see
     `settled_times`."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sitrep.analysis.health import HealthRules, Judged, Reference, error_rate_limit, pct
 from sitrep.domain import WindowStats
-from sitrep.timespec import isoformat
+from sitrep.timespec import epoch_iso
 
 _TIER = {"healthy": 0, "insufficient": 1, "degraded": 2}
 _BASE_SCORE = {"healthy": 0.9, "insufficient": 0.5, "degraded": 0.2}
@@ -67,7 +67,7 @@ def _newer_unhealthy(pool: Sequence[tuple[int, Judged]]) -> dict[int, int]:
 def _reasons(judged: Judged, current: Judged, ref: Reference, rules: HealthRules) -> list[str]:
     stats, window = judged.stats, judged.window
     reasons = [
-        f"window {isoformat(window.start)} – {isoformat(window.end)} ({window.minutes:.0f} min): "
+        f"window {epoch_iso(window.start)} – {epoch_iso(window.end)} ({window.minutes:.0f} min): "
         f"{_traffic(stats)}, error rate {pct(stats.error_rate)}, p95 {_ms(stats.p95_ms)}",
         f"vs the current window: error rate {pct(stats.error_rate)} vs {pct(current.stats.error_rate)}, "
         f"p95 {_ms(stats.p95_ms)} vs {_ms(current.stats.p95_ms)}",
