@@ -188,6 +188,17 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     diff.add_argument("--service")
     diff.add_argument("--base", help="compare against this sha (default: the previous deploy)")
 
+    alerts = add("alerts", "alerts firing now, or fired in a range (tool: alerts)", _tool("alerts"))
+    _range(alerts, None)
+    alerts.add_argument("--service")
+
+    metrics = add(
+        "metrics", "a PromQL query summarised per series (tool: query_metrics)", _tool("query_metrics")
+    )
+    metrics.add_argument("query", help="PromQL expression")
+    _range(metrics, "1h")
+    metrics.add_argument("--max-series", dest="max_series", type=int, default=10)
+
     add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
 
 
@@ -210,7 +221,7 @@ def _emit(result: BaseModel, as_json: bool) -> int:
     return 0
 
 
-_TOOL_ARGS = ("service", "since", "until", "limit", "query", "level", "top", "sha", "base")
+_TOOL_ARGS = ("service", "since", "until", "limit", "query", "level", "top", "sha", "base", "max_series")
 
 
 def _tool(name: str) -> Callable[[argparse.Namespace], int]:

@@ -151,6 +151,8 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         "timeline",
         "diff",
         "status",
+        "alerts",
+        "metrics",
     }
     for name in commands:
         with pytest.raises(SystemExit) as done:
