@@ -121,3 +121,19 @@ async def test_with_tags_the_newest_tag_of_head_is_current(
     versions = [c["version"] for c in result["candidates"]]
     # v1.3.0 names the running commit: rolling back to it would change nothing.
     assert versions[:2] == ["v1.2", "v1.1"] and "v1.3.0" not in versions
+
+
+async def test_deploy_diff_takes_the_refs_people_type(
+    history: tuple[Repo, dict[str, str]], tmp_path: Path
+) -> None:
+    _, shas = history
+    config = tmp_path / "sitrep.toml"
+    config.write_text('[[git]]\nservice = "svc"\nrepo = "svc"\nbranch = "main"\n')
+    runtime = build_context(load_settings(config), clock=lambda: NOW)
+    async with Client(build_server(runtime.settings, runtime)) as client:
+        diff = await call(client, "deploy_diff", sha="HEAD", base="HEAD~2")
+        assert (diff["sha"], diff["base"]) == (shas["head"], shas["pr1"])
+        assert [c["sha"] for c in diff["commits"]] == [shas["head"], shas["pr2"]]
+        assert (await call(client, "deploy_diff", sha="main^", base="v1.0"))["sha"] == shas["pr2"]
+        refused = await client.call_tool("deploy_diff", {"sha": "HEAD@{1}"})
+        assert refused.is_error and "is not a commit sha" in refused.content[0].text  # type: ignore[union-attr]
