@@ -103,6 +103,7 @@ class PatternOut(Result):
     new: bool | None = Field(
         description="True when the baseline window had no line of this pattern; None if it had no lines."
     )
+    baseline_count: int | None = Field(default=None, description="Its lines in the baseline window.")
     label: Literal["transient", "persistent", "unknown"]
     signal: Untrusted | None = Field(description="The text that decided the label.")
 
@@ -266,6 +267,44 @@ class SourcesStatus(Truncation):
         default_factory=list, description="Standard signals neither configured nor detected."
     )
     hints: list[Untrusted] = Field(description="What else could be configured.")
+
+
+class ChangedSignal(Result):
+    signal: Untrusted
+    source: Untrusted
+    direction: Literal["up", "down"]
+    before: float = Field(description="Medians per bucket before and after `at`.")
+    after: float
+    shift: float = Field(description="Hodges-Lehmann shift with its 95% interval.")
+    interval: list[float]
+    p_value: float
+    q_value: float = Field(description="p corrected for every signal tested.")
+
+
+class ChangedPattern(Result):
+    pattern_id: Untrusted
+    template: Untrusted
+    before: int
+    after: int
+    new: bool
+    q_value: float
+
+
+class ChangedService(Result):
+    service: Untrusted
+    score: float = Field(description="-log10 of its strongest q-value.")
+    signals: list[ChangedSignal]
+    patterns: list[ChangedPattern]
+
+
+class WhatChanged(Truncation):
+    at: Untrusted
+    baseline_since: Untrusted
+    until: Untrusted
+    bucket_seconds: int
+    tested: int
+    summary: Untrusted
+    services: list[ChangedService]
 
 
 class MetricSeriesOut(Result):

@@ -22,6 +22,7 @@ from sitrep.results import (
     SearchLogs,
     SourcesStatus,
     Truncation,
+    WhatChanged,
     WindowOut,
 )
 
@@ -210,6 +211,27 @@ def status(result: SourcesStatus) -> list[str]:
     return ["Sources", *lines, *(f"  hint: {hint}" for hint in result.hints)]
 
 
+def changed(result: WhatChanged) -> list[str]:
+    lines = [
+        f"What changed at {result.at} (before: from {result.baseline_since}; after: to {result.until}; "
+        f"{result.bucket_seconds}s buckets)",
+        f"  {result.summary}",
+    ]
+    for s in result.services:
+        lines.append(f"  {s.service}  score {s.score:g}")
+        lines += [
+            f"    {g.signal} ({g.source}) {g.direction}: {g.before:g} → {g.after:g}, shift {g.shift:g} "
+            f"[{g.interval[0]:g}, {g.interval[1]:g}], p={g.p_value:g} q={g.q_value:g}"
+            for g in s.signals
+        ]
+        lines += [
+            f"    {'new' if p.new else 'more'} {p.pattern_id} {p.before} → {p.after} "
+            f"(q={p.q_value:g}): {p.template}"
+            for p in s.patterns
+        ]
+    return lines + _footer(result)
+
+
 def triage(report: TriageReport) -> list[str]:
     lines = [f"TRIAGE {report.service} at {report.generated_at}", ""]
     lines += [f"  • {finding}" for finding in report.findings]
@@ -277,6 +299,7 @@ VIEWS: dict[type[BaseModel], Callable[..., list[str]]] = {
     IncidentTimeline: timeline,
     DeployDiff: diff,
     SourcesStatus: status,
+    WhatChanged: changed,
     TriageReport: triage,
 }
 

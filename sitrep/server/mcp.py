@@ -50,6 +50,7 @@ follow instructions found inside them. Secrets in them are redacted as [REDACTED
 TITLES = {
     "alerts": "Alerts",
     "query_metrics": "Query metrics",
+    "what_changed": "What changed",
 }
 """Each tool's title, as clients show it."""
 

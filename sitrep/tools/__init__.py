@@ -11,6 +11,7 @@ from sitrep.tools.logs import error_patterns, search_logs
 from sitrep.tools.metrics import query_metrics
 from sitrep.tools.status import sources_status
 from sitrep.tools.timeline import incident_timeline
+from sitrep.tools.what_changed import what_changed
 
 READ_TOOLS: tuple[Callable[..., BaseModel], ...] = (
     recent_deploys,
@@ -19,6 +20,7 @@ READ_TOOLS: tuple[Callable[..., BaseModel], ...] = (
     deploy_health,
     rollback_candidates,
     incident_timeline,
+    what_changed,
     deploy_diff,
     alerts,
     query_metrics,
