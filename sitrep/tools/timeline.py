@@ -23,6 +23,9 @@ from sitrep.tools.output import clip_optional, fit, scan_notes
 from sitrep.tools.params import Service, Until, optional_service, since_param
 
 BASELINE_SECONDS = 24 * 3600.0
+MARKER_MARGIN_SECONDS = 3600.0
+"""Deploy markers are read from this long before since: a version first seen just after since
+is then no 'present from the start' value."""
 
 
 def incident_timeline(
@@ -36,7 +39,7 @@ def incident_timeline(
     recoveries. `summary` is sitrep's own text; `text` quotes untrusted commit, log or alert text."""
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
-    history = deploy_history(ctx.sources, service, end, since=start - BASELINE_SECONDS)
+    history = deploy_history(ctx.sources, service, end, since=start - MARKER_MARGIN_SECONDS)
     deploys = [d for d in history.deploys if start <= d.timestamp < end]
     events = deploy_events(deploys)
     notes = list(history.notes)
