@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from sitrep import __version__
 from sitrep.cli.render import render
 from sitrep.errors import ConfigError, InputError, SitrepError
-from sitrep.results import as_data
+from sitrep.results import SourcesStatus, as_data
 from sitrep.settings import CONFIG_ENV, Settings, load_settings
 from sitrep.tools.binding import tool_arguments
 from sitrep.tools.context import ToolContext, build_context
@@ -62,6 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`sitrep logs | head`): not an error worth a traceback.
         sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - stays open until exit by design
         return 0
+    except Exception as error:
+        if args.verbose:
+            raise
+        # A bug of sitrep's: one line, not a page of library frames; --verbose shows them.
+        print(
+            f"sitrep: internal error ({type(error).__name__}: {str(error)[:200]}); "
+            "rerun with --verbose for the traceback",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sitrep {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help=f"TOML configuration file (default: ${CONFIG_ENV})")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logs on stderr")
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug logs and tracebacks on stderr (default: one line a failure)",
+    )
     parser.set_defaults(verbose=False)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _serve_parser(sub, common)
@@ -215,7 +230,11 @@ def _tool(name: str) -> Callable[[argparse.Namespace], int]:
 
         tool = next(t for t in READ_TOOLS if t.__name__ == name)
         arguments = {key: getattr(args, key) for key in _TOOL_ARGS if getattr(args, key, None) is not None}
-        return _emit(call_tool(tool, build_context(_settings(args)), arguments), args.json)
+        result = call_tool(tool, build_context(_settings(args)), arguments)
+        code = _emit(result, args.json)
+        if isinstance(result, SourcesStatus) and not all(source.ok for source in result.sources):
+            return 1  # the README's promise: 1 when a source failed
+        return code
 
     return run
 
@@ -255,9 +274,18 @@ def _triage(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from sitrep.server.mcp import build_server
+    from sitrep.server.mcp import build_server, build_unconfigured_server
 
-    settings = _settings(args)
+    try:
+        settings = _settings(args)
+    except ConfigError as error:
+        if args.transport != "stdio":
+            raise
+        # An MCP client shows a server that exits as "Connection closed" and nothing more: serve
+        # anyway, and let every tool tell the model (and so the human) what to fix.
+        print(f"sitrep: error: {error}; serving every tool with this error", file=sys.stderr)
+        build_unconfigured_server(error).run("stdio")
+        return 2
     server = build_server(settings)
     if args.transport == "stdio":
         server.run("stdio")

@@ -18,12 +18,13 @@ from pydantic import BaseModel, Field
 
 from sitrep import __version__
 from sitrep.deadline import current, tool_call
-from sitrep.errors import InputError, SitrepError
+from sitrep.errors import ConfigError, InputError, SitrepError
 from sitrep.redact import sanitize
 from sitrep.results import as_data, as_json
 from sitrep.server.audit import AuditLog, Outcome, default_audit_path
 from sitrep.server.prompts import SKILLS, load_skill, with_context
 from sitrep.settings import Settings
+from sitrep.sources.configured import Sources
 from sitrep.tools import READ_TOOLS
 from sitrep.tools.binding import ToolArguments, tool_arguments
 from sitrep.tools.context import ToolContext, build_context
@@ -51,7 +52,37 @@ def build_server(settings: Settings, context: ToolContext | None = None) -> MCPS
     """The server for one configuration; `context` lets tests supply a fixed clock or fakes."""
     ctx = context or build_context(settings)
     middleware = _tool_calls(audit_log(settings), ctx.settings.deadline_seconds)
-    server = MCPServer("sitrep", instructions=INSTRUCTIONS, version=__version__, middleware=[middleware])
+    return _server(ctx, INSTRUCTIONS, middleware)
+
+
+def build_unconfigured_server(error: ConfigError) -> MCPServer:
+    """The server when the configuration cannot be used: it starts anyway, lists the same
+    tools, and answers every call with what to fix. A server that exited would leave the
+    human with "Connection closed" and nothing else."""
+    message = (
+        f"sitrep cannot answer: its configuration is invalid. {sanitize(str(error))}. "
+        "Tell the human exactly this; once they fix it, the MCP server must be restarted "
+        "(in Claude Code: /mcp, then reconnect sitrep)."
+    )
+    audit = AuditLog(None)
+
+    async def answer_with_the_error(
+        ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        if ctx.method != "tools/call" or not isinstance(ctx.params, dict):
+            return await call_next(ctx)
+        given = ctx.params.get("arguments")
+        return _refused(
+            audit, str(ctx.params.get("name")), given if isinstance(given, dict) else {}, message, "error"
+        )
+
+    # Never called: the middleware answers first. The defaults only give the tools their shape.
+    placeholder = ToolContext(Settings.model_construct(), Sources())
+    return _server(placeholder, f"{INSTRUCTIONS}\n\n{message}", answer_with_the_error)
+
+
+def _server(ctx: ToolContext, instructions: str, middleware: ServerMiddleware[Any]) -> MCPServer:
+    server = MCPServer("sitrep", instructions=instructions, version=__version__, middleware=[middleware])
     for tool in READ_TOOLS:
         add_read_tool(server, ctx, tool)
     for name in SKILLS:

@@ -161,12 +161,11 @@ class GuardedConnection(Urllib3HttpConnection):
         exception: Exception | None = None,
     ) -> None:
         # opensearch-py logs every failed attempt at WARNING with its traceback: retries would
-        # fill stderr. One line each here; the traceback only with --verbose (DEBUG).
+        # fill stderr. Each attempt is a debug line (with --verbose, its traceback too); the
+        # failure itself is said once, by whoever gives up on the read.
         what = f"status {status_code}" if status_code else type(exception).__name__ if exception else "failed"
         detail = f": {str(exception)[:200]}" if exception is not None else ""
-        logger.warning(
-            "OpenSearch %s %s failed after %.3f s (%s%s)", method, full_url, duration, what, detail
-        )
+        logger.debug("OpenSearch %s %s failed after %.3f s (%s%s)", method, full_url, duration, what, detail)
         if exception is not None and logger.isEnabledFor(logging.DEBUG):
             logger.debug("OpenSearch %s %s failure in full", method, full_url, exc_info=exception)
 
