@@ -14,7 +14,7 @@ from typing import IO
 from sitrep.analysis.error_summary import summarize_patterns
 from sitrep.analysis.patterns import OVERFLOW
 from sitrep.cli.file_mining import FileMining, mine_file
-from sitrep.domain import ERROR_LEVELS, LogQuery, MessageGroup, ScanReport
+from sitrep.domain import ERROR_LEVELS, LogQuery, MessageGroup
 from sitrep.errors import InputError, SourceUnavailable
 from sitrep.redact import sanitize
 from sitrep.results import ErrorPatterns
@@ -92,7 +92,7 @@ def _records(
 ) -> Iterator[MessageGroup]:
     source = FileLogSource(FilesSource(paths=[str(path)], format=fmt), FieldNames())
     query = LogQuery(start, end, None, levels)
-    for _, group in source.message_groups(query, [(start, end)], ScanReport()):
+    for _, group in source.scan(query, groups=[(start, end)]).groups:
         yield group
 
 

@@ -22,7 +22,7 @@ from sitrep.settings import FieldNames, FilesSource
 from sitrep.sources.globbing import expand
 from sitrep.sources.lines import MAX_LINE_BYTES, LineReader
 from sitrep.sources.logparse import Format, LineParser, parse_timestamp
-from sitrep.sources.protocols import LogPage, SourceStatus
+from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
 from sitrep.timespec import from_epoch, isoformat
 
 _TAIL_BYTES = 65536
@@ -162,38 +162,40 @@ class FileLogSource:
         ordered = [record for _, _, record in sorted(newest, reverse=True)]
         return LogPage(total=total, records=ordered, report=report)
 
-    def message_groups(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> Iterator[tuple[int, MessageGroup]]:
-        if not windows:
-            return
-        starts = [start for start, _ in windows]
-        span = LogQuery(windows[0][0], windows[-1][1], query.services, query.levels, query.text)
-        for record in self.records(span, report):
-            index = bisect_right(starts, record.ts) - 1
-            if index >= 0 and record.ts < windows[index][1]:
-                yield (
-                    index,
-                    MessageGroup(record.message, 1, record.ts, record.ts, {record.service or "unknown": 1}),
-                )
-
-    def window_stats(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> dict[str, list[WindowStats]]:
+    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
+        """One pass over the lines the windows cover. Groups are per distinct message, up to
+        MAX_GROUPED_MESSAGES; past it, lines of new messages are counted as ungrouped."""
+        found = WindowScan()
+        if not groups and not stats:
+            return found
+        covered = [*groups, *stats]
+        span = LogQuery(
+            min(start for start, _ in covered),
+            max(end for _, end in covered),
+            query.services,
+            None if stats else query.levels,
+            query.text,
+        )
+        grouped: dict[tuple[int, str], MessageGroup] = {}
         tally: dict[str, _Tally] = {}
-        if not windows:
-            return {}
-        starts = [start for start, _ in windows]
-        span = LogQuery(windows[0][0], windows[-1][1], query.services, query.levels, query.text)
+        group_starts = [start for start, _ in groups]
+        stats_starts = [start for start, _ in stats]
+        report = found.report
         for record in self.records(span, report):
-            index = bisect_right(starts, record.ts) - 1
-            if index < 0 or record.ts >= windows[index][1]:
-                continue
-            service = record.service or "unknown"
-            if service not in tally:
-                tally[service] = _Tally(windows)
-            tally[service].add(index, record)
-        return {service: t.finish() for service, t in sorted(tally.items())}
+            if groups and (query.levels is None or record.level in query.levels):
+                index = bisect_right(group_starts, record.ts) - 1
+                if index >= 0 and record.ts < groups[index][1]:
+                    _group(grouped, index, record, report)
+            if stats:
+                index = bisect_right(stats_starts, record.ts) - 1
+                if index >= 0 and record.ts < stats[index][1]:
+                    service = record.service or "unknown"
+                    if service not in tally:
+                        tally[service] = _Tally(stats)
+                    tally[service].add(index, record)
+        found.groups = [(index, group) for (index, _), group in grouped.items()]
+        found.stats = {service: t.finish() for service, t in sorted(tally.items())}
+        return found
 
     def status(self) -> SourceStatus:
         started = time.perf_counter()
@@ -223,6 +225,32 @@ class FileLogSource:
             if record is not None:
                 return record.ts
         return None
+
+
+MAX_GROUPED_MESSAGES = 100_000
+"""Distinct messages one scan groups: what bounds its memory, as a page of distinct messages
+bounds OpenSearch's."""
+
+
+def _group(
+    grouped: dict[tuple[int, str], MessageGroup], index: int, record: LogRecord, report: ScanReport
+) -> None:
+    service = record.service or "unknown"
+    group = grouped.get((index, record.message))
+    if group is None:
+        if len(grouped) >= MAX_GROUPED_MESSAGES:
+            report.ungrouped[index] = report.ungrouped.get(index, 0) + 1
+            report.note(
+                f"over {MAX_GROUPED_MESSAGES:,} distinct messages: the lines of further messages are "
+                "counted, not grouped; narrow since or name a service"
+            )
+            return
+        grouped[(index, record.message)] = MessageGroup(record.message, 1, record.ts, record.ts, {service: 1})
+        return
+    group.count += 1
+    group.first_ts = min(group.first_ts, record.ts)
+    group.last_ts = max(group.last_ts, record.ts)
+    group.services[service] = group.services.get(service, 0) + 1
 
 
 class _Tally:

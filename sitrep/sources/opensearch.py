@@ -54,7 +54,7 @@ from sitrep.sources.opensearch_query import (
     unkeyed_clause,
     window_counts,
 )
-from sitrep.sources.protocols import LogPage, SourceStatus
+from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
 from sitrep.timespec import from_epoch, isoformat
 
 __all__ = ["OpenSearchLogSource"]
@@ -123,17 +123,16 @@ class OpenSearchLogSource:
         with _readable():
             return self._search_logs(query, limit)
 
-    def message_groups(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> Iterator[tuple[int, MessageGroup]]:
+    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
+        """The groups' and the statistics' aggregations, each as its own search."""
+        found = WindowScan()
         with _readable():
-            yield from self._message_groups(query, windows, report)
-
-    def window_stats(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> dict[str, list[WindowStats]]:
-        with _readable():
-            return self._window_stats(query, windows, report)
+            if groups:
+                found.groups = list(self._message_groups(query, groups, found.report))
+            if stats:
+                everything = LogQuery(query.start, query.end, query.services, None, query.text)
+                found.stats = self._window_stats(everything, stats, found.report)
+        return found
 
     def status(self) -> SourceStatus:
         started = time.perf_counter()

@@ -52,8 +52,7 @@ def assess(ctx: ToolContext, service: str) -> Assessment:
         raise InputError(
             f"service: no deploys of {service!r} found; recent_deploys and sources_status show what is known"
         )
-    report = ScanReport()
-    stats = _window_stats(ctx, service, windows, report)
+    stats, report = _window_stats(ctx, service, windows)
     pairs = list(zip(windows, stats, strict=True))
     ref = reference(pairs, ctx.settings.health)
     judged = [judge(w, s, ref, ctx.settings.health) for w, s in pairs]
@@ -61,21 +60,19 @@ def assess(ctx: ToolContext, service: str) -> Assessment:
 
 
 def _window_stats(
-    ctx: ToolContext, service: str, windows: list[DeployWindow], report: ScanReport
-) -> list[WindowStats]:
+    ctx: ToolContext, service: str, windows: list[DeployWindow]
+) -> tuple[list[WindowStats], ScanReport]:
+    """The service's statistics per window, and what the read skipped or could not do."""
     spans = [(w.start.timestamp(), w.end.timestamp()) for w in windows]
     empty = [WindowStats(start, end) for start, end in spans]
     if ctx.sources.logs is None:
-        report.notes.append("no log source configured: health is unknown; add [files] paths")
-        return empty
+        return empty, ScanReport(notes=["no log source configured: health is unknown; add [files] paths"])
     query = LogQuery(spans[0][0], spans[-1][1], frozenset({service}))
     try:
-        found = ctx.sources.logs.window_stats(query, spans, report)
+        found = ctx.sources.logs.scan(query, stats=spans)
     except SitrepError as error:
-        report.partial = True
-        report.notes.append(f"logs not read: {error}")
-        return empty
-    return found.get(service, empty)
+        return empty, ScanReport(partial=True, notes=[f"logs not read: {error}"])
+    return found.stats.get(service, empty), found.report
 
 
 def deploy_health(

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from sitrep.analysis.error_summary import PatternFound, PatternSummary, summarize_patterns
-from sitrep.domain import LogQuery, ScanReport
+from sitrep.domain import LogQuery
 from sitrep.errors import InputError
 from sitrep.results import ErrorPatterns, LogLine, PatternOut, SearchLogs
 from sitrep.settings import OutputSettings
@@ -96,12 +96,12 @@ def error_patterns(
     start, end = time_range(since, until, ctx.now())
     level_set = _levels(levels)
     base_start = _baseline_start(baseline, start)
-    report = ScanReport()
     windows = [(start.timestamp(), end.timestamp())]
     if base_start is not None:
         windows.insert(0, (base_start.timestamp(), start.timestamp()))
-    groups = logs.message_groups(_query(start, end, service, level_set, None), windows, report)
-    summary = summarize_patterns(groups, current=len(windows) - 1, ungrouped=report.ungrouped)
+    found = logs.scan(_query(start, end, service, level_set, None), groups=windows)
+    report = found.report
+    summary = summarize_patterns(found.groups, current=len(windows) - 1, ungrouped=report.ungrouped)
     window = (isoformat(start), isoformat(end))
     base = (isoformat(base_start), isoformat(start)) if base_start else None
     return patterns_result(summary, window, base, level_set, top, scan_notes(report), ctx.settings.output)

@@ -13,7 +13,7 @@ from sitrep.analysis.timeline import (
     ordered,
     spike_events,
 )
-from sitrep.domain import ERROR_LEVELS, LogQuery, ScanReport
+from sitrep.domain import ERROR_LEVELS, LogQuery
 from sitrep.errors import SitrepError
 from sitrep.results import EventOut, IncidentTimeline
 from sitrep.timespec import epoch_iso, isoformat, time_range
@@ -77,19 +77,20 @@ def _log_events(
     notes: list[str],
 ) -> list[Event]:
     assert ctx.sources.logs is not None
-    report = ScanReport()
     services = frozenset({service}) if service else None
     base_start = start - BASELINE.total_seconds()
-    windows = [(base_start, start), *spans]
+    baseline = (base_start, start)
     try:
-        groups = ctx.sources.logs.message_groups(
-            LogQuery(base_start, end, services, ERROR_LEVELS), [*windows[:1], (start, end)], report
+        found = ctx.sources.logs.scan(
+            LogQuery(base_start, end, services, ERROR_LEVELS),
+            groups=[baseline, (start, end)],
+            stats=[baseline, *spans],
         )
-        summary = summarize_patterns(groups, current=1, ungrouped=report.ungrouped)
-        series = ctx.sources.logs.window_stats(LogQuery(base_start, end, services), windows, report)
+        summary = summarize_patterns(found.groups, current=1, ungrouped=found.report.ungrouped)
     except SitrepError as error:
         notes.append(f"logs not read: {error}")
         return []
+    report, series = found.report, found.stats
     notes.extend(scan_notes(report))
     events = onset_events(summary.patterns) if summary.baseline_total else []
     if not summary.baseline_total:
