@@ -9,9 +9,8 @@ from sitrep.tools.output import clip, fit
 
 
 def sources_status(ctx: ToolContext) -> SourcesStatus:
-    """Each configured source with ok/not ok, latency and a detail, the services known, and
-    hints for sources that are not configured yet. Call this first when a tool says a source
-    is missing or when answers look empty."""
+    """Each source (ok or not, latency, detail), the services known, and what else could be
+    configured. Call it first, and whenever an answer looks empty or names a failed source."""
     sources = [
         SourceOut(name=s.name, kind=s.kind, ok=s.ok, latency_ms=s.latency_ms, detail=clip(s.detail, 600))
         for s in statuses(ctx.sources)

@@ -31,9 +31,8 @@ def incident_timeline(
     since: Annotated[str, since_param("6h")] = "6h",
     until: Until = None,
 ) -> IncidentTimeline:
-    """A chronological timeline: deploys, the first line of each new error pattern (absent in
-    the 24 h before since), error-rate and latency spikes, and recoveries. `summary` is
-    sitrep's own text; `text` quotes untrusted commit or log text."""
+    """Events in a time range, oldest first: deploys, new error patterns, error-rate and latency
+    spikes, recoveries. `summary` is sitrep's own text; `text` quotes commit or log text."""
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
     history = deploy_history(ctx.sources, service)

@@ -42,14 +42,41 @@ async def test_every_tool_is_read_only_typed_and_described(bare: Client) -> None
             tool.annotations.idempotent_hint,
         ) == (True, False, True)
         assert tool.output_schema and tool.description and len(tool.description) > 60
+        assert tool.title, f"{tool.name} has no title: add one to TITLES in sitrep/server/mcp.py"
         for name, spec in tool.input_schema.get("properties", {}).items():
             assert spec.get("description"), f"{tool.name}.{name} has no description"
+
+
+MAX_TOOL_LIST_CHARS = 10_000
+"""Every connected client pays for the tool list in context on every session (issue 13)."""
+
+
+async def test_the_tool_list_is_small(bare: Client) -> None:
+    listing = (await bare.list_tools()).model_dump(mode="json", by_alias=True, exclude_none=True)
+    size = len(json.dumps(listing, separators=(",", ":")))  # as sent on the wire
+    if size > MAX_TOOL_LIST_CHARS:
+        parts = sorted(
+            (
+                (len(json.dumps(tool.get(key, ""), separators=(",", ":"))), f"{tool['name']}.{key}")
+                for tool in listing["tools"]
+                for key in ("description", "inputSchema", "outputSchema")
+            ),
+            reverse=True,
+        )
+        largest = ", ".join(f"{name} {chars:,}" for chars, name in parts[:6])
+        pytest.fail(
+            f"tools/list is {size:,} characters, over {MAX_TOOL_LIST_CHARS:,}. Largest parts: {largest}. "
+            "Trim the tool docstrings (one or two decisive sentences: what it returns, when to call it) "
+            "and the argument descriptions (sitrep/tools/params.py and each tool's Field(description=...)); "
+            "output schemas are sent as outlines (sitrep/server/schemas.py), so a new result field costs "
+            "only its name."
+        )
 
 
 async def test_tool_list_matches_the_snapshot(bare: Client) -> None:
     tools = sorted((await bare.list_tools()).tools, key=lambda t: t.name)
     current = [
-        {"name": t.name, "description": t.description, "input": t.input_schema, "output": t.output_schema,
+        {"name": t.name, "title": t.title, "description": t.description, "input": t.input_schema, "output": t.output_schema,
          "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None}
         for t in tools
     ]  # fmt: skip
