@@ -23,7 +23,18 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["Call", "Cancelled", "check", "current", "expired", "once", "time_left", "tool_call", "touched"]
+__all__ = [
+    "Call",
+    "Cancelled",
+    "check",
+    "current",
+    "expired",
+    "once",
+    "source_not_ok",
+    "time_left",
+    "tool_call",
+    "touched",
+]
 
 RESERVE_SHARE = 0.1
 """The share of a call's deadline kept back from the sources, to build the answer from
@@ -43,6 +54,8 @@ class Call:
     """Set by the server when it stops waiting for the call; the work must then stop."""
     memo: dict[Hashable, Any] = field(default_factory=dict)
     """Answers already read in this call, by query (see `once`)."""
+    not_ok: dict[str, str] = field(default_factory=dict)
+    """Sources this call needed and could not use, with why (see `source_not_ok`)."""
 
 
 class Cancelled(BaseException):
@@ -55,8 +68,10 @@ _CURRENT: ContextVar[Call | None] = ContextVar("sitrep_call", default=None)
 
 @contextmanager
 def tool_call(tool: str, seconds: float) -> Iterator[Call]:
-    """Run the body as one tool call that must answer within `seconds`."""
-    call = Call(tool, time.monotonic() + seconds, max(MIN_RESERVE, RESERVE_SHARE * seconds))
+    """Run the body as one tool call that must answer within `seconds` (`inf`: no deadline,
+    as on the command line, where the human decides when to give up)."""
+    reserve = max(MIN_RESERVE, RESERVE_SHARE * seconds) if seconds < float("inf") else 0.0
+    call = Call(tool, time.monotonic() + seconds, reserve)
     token = _CURRENT.set(call)
     try:
         yield call
@@ -99,6 +114,14 @@ def once(key: Hashable, read: Callable[[], T]) -> T:
     if key not in call.memo:
         call.memo[key] = read()
     return typing.cast(T, call.memo[key])
+
+
+def source_not_ok(source: str, detail: str) -> None:
+    """Record that this call could not use `source` (the first reason is kept): the answer
+    then says so at its top, so a broken source never looks like a quiet system."""
+    call = _CURRENT.get()
+    if call is not None:
+        call.not_ok.setdefault(source, detail)
 
 
 def touched(source: str) -> None:

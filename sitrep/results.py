@@ -45,6 +45,10 @@ def as_json(result: BaseModel) -> str:
 
 
 class Truncation(Result):
+    sources_not_ok: list[Untrusted] = Field(
+        default_factory=list,
+        description="Sources this answer needed that failed, and why: it is incomplete; tell the human.",
+    )
     truncated: bool = Field(
         default=False, description="True when items were left out to fit the output budget."
     )

@@ -20,11 +20,13 @@ from pydantic import BaseModel
 
 from sitrep import __version__
 from sitrep.cli.render import render
+from sitrep.deadline import tool_call
 from sitrep.errors import ConfigError, InputError, SitrepError
-from sitrep.results import SourcesStatus, as_data
+from sitrep.results import SourcesStatus, Truncation, as_data
 from sitrep.settings import CONFIG_ENV, Settings, load_settings
 from sitrep.tools.binding import tool_arguments
 from sitrep.tools.context import ToolContext, build_context
+from sitrep.tools.output import with_sources_not_ok
 
 DESCRIPTION = """\
 sitrep: read-only incident triage. It reads deploys (git, a deploy log), logs and health,
@@ -214,11 +216,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _emit(result: BaseModel, as_json: bool) -> int:
+    """Print the result; 1 (a source failed, as the README says) when it rests on a source
+    that is not ok, so a script cannot take a broken source for a quiet system."""
     if as_json:
         print(json.dumps(as_data(result), indent=2, ensure_ascii=False))
     else:
         print(render(result))
-    return 0
+    if isinstance(result, SourcesStatus):
+        return 0 if all(source.ok for source in result.sources) else 1
+    return 1 if isinstance(result, Truncation) and result.sources_not_ok else 0
 
 
 _TOOL_ARGS = ("service", "since", "until", "limit", "query", "level", "top", "sha", "base")
@@ -230,18 +236,19 @@ def _tool(name: str) -> Callable[[argparse.Namespace], int]:
 
         tool = next(t for t in READ_TOOLS if t.__name__ == name)
         arguments = {key: getattr(args, key) for key in _TOOL_ARGS if getattr(args, key, None) is not None}
-        result = call_tool(tool, build_context(_settings(args)), arguments)
-        code = _emit(result, args.json)
-        if isinstance(result, SourcesStatus) and not all(source.ok for source in result.sources):
-            return 1  # the README's promise: 1 when a source failed
-        return code
+        return _emit(call_tool(tool, build_context(_settings(args)), arguments), args.json)
 
     return run
 
 
 def call_tool(tool: Callable[..., BaseModel], ctx: ToolContext, arguments: dict[str, Any]) -> BaseModel:
-    """Call a tool function as the server would, with its arguments validated the same way."""
-    return tool(ctx, **tool_arguments(tool).validate(arguments))
+    """Call a tool function as the server would: its arguments validated the same way, and
+    the sources it could not use listed at the top of its answer. No deadline: the human at
+    the terminal decides when to give up."""
+    checked = tool_arguments(tool).validate(arguments)
+    with tool_call(tool.__name__, float("inf")) as call:
+        result = tool(ctx, **checked)
+    return with_sources_not_ok(result, call.not_ok)
 
 
 def _patterns(args: argparse.Namespace) -> int:

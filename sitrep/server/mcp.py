@@ -30,6 +30,7 @@ from sitrep.sources.configured import Sources
 from sitrep.tools import READ_TOOLS
 from sitrep.tools.binding import ToolArguments, tool_arguments
 from sitrep.tools.context import ToolContext, build_context
+from sitrep.tools.output import with_sources_not_ok
 
 logger = logging.getLogger("sitrep")
 
@@ -268,6 +269,8 @@ async def _run(ctx: ToolContext, tool: Callable[..., BaseModel], arguments: dict
         # its loops (through calls.check) to stop. Harmless when the thread has finished.
         if call is not None:
             call.cancelled = True
+    if call is not None:
+        result = with_sources_not_ok(result, call.not_ok)
     return CallToolResult(
         content=[TextContent(type="text", text=as_json(result))], structured_content=as_data(result)
     )

@@ -18,6 +18,7 @@ from typing import IO
 
 from sitrep.deadline import time_left, touched
 from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats, percentile
+from sitrep.errors import SourceUnavailable
 from sitrep.settings import FieldNames, FilesSource
 from sitrep.sources.globbing import expand
 from sitrep.sources.lines import MAX_LINE_BYTES, LineReader
@@ -65,7 +66,12 @@ class FileLogSource:
         """Every matching line, file by file (not globally time-ordered). Reading stops,
         and says so, when the tool call's deadline comes: a partial answer beats none."""
         touched(self.name)
-        for path in self.paths(report):
+        paths = self.paths(report)
+        if not paths and not report.partial:
+            # Not an empty answer: a quiet system and a mistyped glob must not look alike.
+            detail = f"no file matches {', '.join(self._globs)}; check [files] paths"
+            raise SourceUnavailable(self.name, detail)
+        for path in paths:
             if not (yield from self._file_records(path, query, report)):
                 return
 

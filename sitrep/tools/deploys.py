@@ -26,7 +26,7 @@ def recent_deploys(
     limit: Annotated[int, Field(ge=1, le=200, description="At most this many.")] = 20,
 ) -> RecentDeploys:
     """Deploys in a time range, newest first: service, version, sha, time, author, commit subject.
-    Deploy times come from the deploy log when one is configured; git says what changed."""
+    Times come from the deploy log when there is one."""
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
     history = deploy_history(ctx.sources, service)

@@ -24,7 +24,7 @@ from sitrep.timespec import isoformat
 from sitrep.tools.changes import RangeRisks, diff_risks, risk_out
 from sitrep.tools.context import ToolContext
 from sitrep.tools.history import deploy_history, require_service
-from sitrep.tools.output import clip, fit, scan_notes
+from sitrep.tools.output import clip, fit, scan_notes, source_failed
 from sitrep.tools.params import RequiredService
 from sitrep.tools.rollback_command import render_command
 
@@ -71,7 +71,7 @@ def _window_stats(
     try:
         found = ctx.sources.logs.scan(query, stats=spans)
     except SitrepError as error:
-        return empty, ScanReport(partial=True, notes=[f"logs not read: {error}"])
+        return empty, ScanReport(partial=True, notes=[f"logs not read: {source_failed(error, 'logs')}"])
     return found.stats.get(service, empty), found.report
 
 
@@ -80,9 +80,8 @@ def deploy_health(
     service: RequiredService,
     limit: Annotated[int, Field(ge=1, le=HISTORY_WINDOWS, description="At most this many windows.")] = 10,
 ) -> DeployHealth:
-    """Each deploy window of a service (from a deploy to the next), newest first: requests, error
-    rate, p50/p95/p99 latency, and a verdict (healthy, degraded, insufficient) against the
-    service's typical window."""
+    """Each deploy window of a service, newest first: requests, error rate, p50/p95/p99 latency and
+    a verdict (healthy, degraded, insufficient) against its typical window."""
     service = require_service(ctx.sources, service)
     found = assess(ctx, service)
     windows = [window_out(j) for j in reversed(found.judged)][:limit]
@@ -171,7 +170,7 @@ def _walk(
     try:
         return RangeRisks.walk(repo, oldest, head)
     except SitrepError as error:
-        notes.append(f"risks not read in one walk from {oldest[:12]}: {error}")
+        notes.append(f"risks not read in one walk from {oldest[:12]}: {source_failed(error, repo.name)}")
         return None
 
 
@@ -213,7 +212,7 @@ def _risks_since(
     try:  # a deploy off the first-parent line (a hotfix branch): its own diff
         return [r for r in diff_risks(repo, sha, current_sha, repo.changes(sha, current_sha), markers=False)]
     except SitrepError as error:
-        note = f"risks not checked for {sha[:12]}: {error}"
+        note = f"risks not checked for {sha[:12]}: {source_failed(error, repo.name)}"
         if note not in notes:
             notes.append(note)
         return [Risk("unchecked", "low", "changes since this deploy could not be read from git")]

@@ -9,8 +9,8 @@ from sitrep.tools.output import clip, fit
 
 
 def sources_status(ctx: ToolContext) -> SourcesStatus:
-    """Each source (ok or not, latency, detail), the services known, and what else could be
-    configured. Call it first, and whenever an answer looks empty or names a failed source."""
+    """Each source (ok or not, latency, detail), the known services, and what else to configure.
+    Call it first, and when an answer looks empty or lists sources_not_ok."""
     sources = [
         SourceOut(name=s.name, kind=s.kind, ok=s.ok, latency_ms=s.latency_ms, detail=clip(s.detail, 600))
         for s in statuses(ctx.sources)

@@ -19,7 +19,7 @@ from sitrep.results import EventOut, IncidentTimeline
 from sitrep.timespec import epoch_iso, isoformat, time_range
 from sitrep.tools.context import ToolContext
 from sitrep.tools.history import deploy_history
-from sitrep.tools.output import clip_optional, fit, scan_notes
+from sitrep.tools.output import clip_optional, fit, scan_notes, source_failed
 from sitrep.tools.params import Service, Until, optional_service, since_param
 
 BASELINE = timedelta(hours=24)
@@ -87,7 +87,7 @@ def _log_events(
         )
         summary = summarize_patterns(found.groups, current=1, ungrouped=found.report.ungrouped)
     except SitrepError as error:
-        notes.append(f"logs not read: {error}")
+        notes.append(f"logs not read: {source_failed(error, 'logs')}")
         return []
     report, series = found.report, found.stats
     notes.extend(scan_notes(report))
