@@ -48,6 +48,7 @@ class Call:
     deadline: float
     """time.monotonic() when the call must have answered."""
     reserve: float
+    started: float = 0.0
     sources: set[str] = field(default_factory=set)
     timed_out: bool = False
     cancelled: bool = False
@@ -56,6 +57,11 @@ class Call:
     """Answers already read in this call, by query (see `once`)."""
     not_ok: dict[str, str] = field(default_factory=dict)
     """Sources this call needed and could not use, with why (see `source_not_ok`)."""
+    progress: Callable[[float, float, str], None] | None = None
+    """Told (seconds spent, seconds allowed, a message) now and then while the call reads,
+    when the client asked for progress; see `check`."""
+    reported: float = 0.0
+    """time.monotonic() of the last progress report."""
 
 
 class Cancelled(BaseException):
@@ -71,7 +77,8 @@ def tool_call(tool: str, seconds: float) -> Iterator[Call]:
     """Run the body as one tool call that must answer within `seconds` (`inf`: no deadline,
     as on the command line, where the human decides when to give up)."""
     reserve = max(MIN_RESERVE, RESERVE_SHARE * seconds) if seconds < float("inf") else 0.0
-    call = Call(tool, time.monotonic() + seconds, reserve)
+    started = time.monotonic()
+    call = Call(tool, started + seconds, reserve, started=started, reported=started)
     token = _CURRENT.set(call)
     try:
         yield call
@@ -97,11 +104,25 @@ def expired() -> bool:
     return time_left() <= 0
 
 
+PROGRESS_EVERY = 1.0
+"""Seconds between two progress reports of one call."""
+
+
 def check() -> None:
-    """Raise `Cancelled` if this call has been given up on; cheap enough for every line read."""
+    """Raise `Cancelled` if this call has been given up on; cheap enough for every line read.
+    Every loop that reads calls it, so it is also where a long call reports its progress."""
     call = _CURRENT.get()
-    if call is not None and call.cancelled:
+    if call is None:
+        return
+    if call.cancelled:
         raise Cancelled(call.tool)
+    if call.progress is not None:
+        now = time.monotonic()
+        if now - call.reported >= PROGRESS_EVERY:
+            call.reported = now
+            allowed = call.deadline - call.started
+            spent = now - call.started
+            call.progress(spent, allowed, f"{call.tool}: reading, {spent:.0f} s of at most {allowed:.0f} s")
 
 
 def once(key: Hashable, read: Callable[[], T]) -> T:

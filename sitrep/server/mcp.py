@@ -160,6 +160,8 @@ def _tool_calls(audit: AuditLog, deadline: float) -> ServerMiddleware[Any]:
             return _refused(audit, name, arguments, sanitize(str(error)), "error")
         started = time.monotonic()
         with tool_call(name, deadline) as call:
+            # A no-op unless the client asked (a progressToken): the session knows.
+            call.progress = _progress_reporter(ctx)
             try:
                 result = await call_next(ctx)
             except Exception as error:  # a request the SDK rejected: recorded, then passed on
@@ -186,6 +188,18 @@ def _tool_calls(audit: AuditLog, deadline: float) -> ServerMiddleware[Any]:
         return result
 
     return tool_calls
+
+
+def _progress_reporter(ctx: ServerRequestContext[Any, Any]) -> Callable[[float, float, str], None]:
+    """Progress as the worker thread that reads sees it, sent as MCP progress notifications."""
+
+    def report(spent: float, allowed: float, message: str) -> None:
+        try:
+            anyio.from_thread.run(ctx.session.report_progress, round(spent, 1), allowed, message)
+        except Exception:  # the client left, or the loop is closing: progress is a courtesy
+            logger.debug("progress not sent", exc_info=True)
+
+    return report
 
 
 def _refused(
