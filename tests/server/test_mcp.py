@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from sitrep.deadline import check
 from sitrep.domain import LogQuery
 from sitrep.server.mcp import READ_TOOLS, build_server
 from sitrep.server.prompts import SKILLS
-from sitrep.settings import Settings
+from sitrep.settings import DeployLogSource, Settings
 from sitrep.sources.configured import Sources
+from sitrep.sources.deploy_log import DeployLog
 from sitrep.sources.protocols import Windows, WindowScan
 from sitrep.tools.context import ToolContext, build_context
 
@@ -151,6 +153,31 @@ async def test_a_stalled_backend_gives_an_answer_within_the_deadline() -> None:
         result = await session.call_tool("search_logs", {"service": "checkout"})
         assert time.monotonic() - started < 2.5
     assert result.is_error and "did not finish within 0.5 s; narrow the time range" in result.content[0].text  # type: ignore[union-attr]
+
+
+class HungStatusLogs(StalledLogs):
+    """Fault injection: a log backend whose health check never answers (a dripping cluster)."""
+
+    def status(self) -> Any:
+        while True:
+            check()  # stops when the call is given up on
+            time.sleep(0.05)
+
+
+async def test_a_hung_source_is_reported_slow_beside_the_others(tmp_path: Path) -> None:
+    log = tmp_path / "deploys.jsonl"
+    log.write_text('{"service": "checkout", "version": "v1", "timestamp": "2026-11-23T10:00:00Z"}\n')
+    settings = Settings(
+        config_path=tmp_path / "sitrep.toml", deadline_seconds=1.0, deploy_log=DeployLogSource(path=log)
+    )
+    runtime = ToolContext(settings, Sources(logs=HungStatusLogs(), deploy_log=DeployLog(settings.deploy_log)))
+    async with Client(build_server(settings, runtime)) as session:
+        result = await session.call_tool("sources_status", {})
+    assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
+    found = {s["name"]: s for s in result.structured_content["sources"]}  # type: ignore[index]
+    assert found["deploy_log"]["ok"], found
+    assert not found["files"]["ok"] and "no answer within" in found["files"]["detail"], found
+    assert result.structured_content["services"] == ["checkout"]  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
