@@ -13,7 +13,7 @@ from sitrep.tools.history import require_service
 
 LEVEL_ORDER = ("trace", "debug", "info", "warn", "error", "critical", "fatal")
 
-Service = Annotated[str | None, Field(description="As sources_status lists it; omit for every service.")]
+Service = Annotated[str | None, Field(description="As sources_status lists it; omit for all.")]
 RequiredService = Annotated[str, Field(description="As sources_status lists it.")]
 Until = Annotated[
     str | None,
@@ -24,7 +24,7 @@ Until = Annotated[
 def since_param(default: str) -> object:
     """`since`'s description; `default` is the parameter's own default, which the schema shows."""
     del default
-    return Field(description="Start: a duration back from now (90m, 6h, 2d) or ISO-8601.")
+    return Field(description="Start: 90m, 6h, 2d back from now, or ISO-8601.")
 
 
 def require_logs(ctx: ToolContext) -> LogSource:
