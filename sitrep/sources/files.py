@@ -24,7 +24,7 @@ from sitrep.sources.globbing import expand
 from sitrep.sources.lines import MAX_LINE_BYTES, LineReader
 from sitrep.sources.logparse import Format, LineParser, parse_timestamp
 from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
-from sitrep.timespec import from_epoch, isoformat
+from sitrep.timespec import epoch_iso
 
 _TAIL_BYTES = 65536
 
@@ -213,7 +213,7 @@ class FileLogSource:
         newest = max((ts for p in paths if (ts := self._last_timestamp(p)) is not None), default=None)
         detail = f"{len(paths)} file(s), {size / 1e6:.1f} MB"
         if newest is not None:
-            detail += f", newest line {isoformat(from_epoch(newest))}"
+            detail += f", newest line {epoch_iso(newest)}"
         return SourceStatus(self.name, "files", True, _ms(started), detail)
 
     def _last_timestamp(self, path: Path) -> float | None:
@@ -254,8 +254,9 @@ def _group(
         grouped[(index, record.message)] = MessageGroup(record.message, 1, record.ts, record.ts, {service: 1})
         return
     group.count += 1
-    group.first_ts = min(group.first_ts, record.ts)
-    group.last_ts = max(group.last_ts, record.ts)
+    first, last = group.first_ts, group.last_ts
+    group.first_ts = record.ts if first is None else min(first, record.ts)
+    group.last_ts = record.ts if last is None else max(last, record.ts)
     group.services[service] = group.services.get(service, 0) + 1
 
 

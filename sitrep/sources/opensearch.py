@@ -55,7 +55,7 @@ from sitrep.sources.opensearch_query import (
     window_counts,
 )
 from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
-from sitrep.timespec import from_epoch, isoformat
+from sitrep.timespec import epoch_iso
 
 __all__ = ["OpenSearchLogSource"]
 
@@ -405,7 +405,7 @@ def _check(answer: Mapping[str, Any], report: ScanReport) -> None:
 
 
 def _bounded_note(fields: FieldMap, window: tuple[float, float], lines: int, read: int, sample: bool) -> str:
-    span = f"{isoformat(from_epoch(window[0]))}–{isoformat(from_epoch(window[1]))}"
+    span = f"{epoch_iso(window[0])}–{epoch_iso(window[1])}"
     unread = f"{lines - read} are counted without a pattern"
     if sample:
         return (
