@@ -176,6 +176,9 @@ class GuardedConnection(Urllib3HttpConnection):
             logger.debug("OpenSearch warning: %s", warning)
 
 
+POOL_SIZE = 8
+"""Connections kept open per host."""
+
 _WALL_SLACK = 0.25
 """A socket timeout bounds each wait for bytes, not the whole answer: a server that drips
 one byte a second never trips it. So every request also has a wall-clock limit, the
@@ -254,6 +257,9 @@ class ReadOnlyClient:
                 sniffer_timeout=None,
                 sniff_on_connection_fail=False,
                 timeout=config.timeout_seconds,
+                # Calls run at once (the server's concurrent tools, sources_status's parallel
+                # asks): a connection each, not urllib3's "pool is full" warning on stderr.
+                maxsize=POOL_SIZE,
                 observe=self._observe,
                 **_auth(config),
             )
