@@ -39,7 +39,12 @@ def _argument(spec: dict[str, Any]) -> dict[str, Any]:
     return argument
 
 
+SHARED_FIELDS = frozenset({"sources_not_ok", "truncated", "omitted", "notes"})
+"""Fields every answer may carry: the server's instructions name them once, for all tools."""
+
+
 def outline(schema: dict[str, Any]) -> dict[str, Any]:
-    """The output schema's top-level field names: what an answer may hold, each accepting any
-    value, so every result validates against it."""
-    return {"type": "object", "properties": {key: {} for key in schema.get("properties", {})}}
+    """The output schema's own top-level field names (not the shared ones): what an answer
+    holds, each accepting any value, so every result validates against it."""
+    names = [key for key in schema.get("properties", {}) if key not in SHARED_FIELDS]
+    return {"type": "object", "properties": {key: {} for key in names}}

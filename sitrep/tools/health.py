@@ -126,8 +126,8 @@ def rollback_candidates(
     top: Annotated[int, Field(ge=1, le=HISTORY_WINDOWS, description="At most this many candidates.")] = 5,
 ) -> RollbackCandidates:
     """Earlier deploys to roll back to, best first (score 0.9 healthy, 0.5 unproven, 0.2 degraded),
-    each with its evidence, the hard-to-reverse risks since it (migrations, config, dependencies,
-    merged work) and the command a human would run. sitrep never runs it."""
+    with evidence, the hard-to-reverse risks since each (migrations, config, dependencies, merged
+    work) and the command a human would run; sitrep never runs it."""
     service = require_service(ctx.sources, service)
     found = assess(ctx, service)
     current = found.judged[-1]

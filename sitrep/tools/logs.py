@@ -82,8 +82,8 @@ def error_patterns(
     top: Annotated[int, Field(ge=1, le=100, description="At most this many patterns.")] = 20,
 ) -> ErrorPatterns:
     """Error lines grouped into templates (<*> marks variable parts), most frequent first: count,
-    first and last seen, an example, `new` (absent from the baseline window) and a
-    transient/persistent label. The patterns' counts plus other_count equal total."""
+    first and last seen, an example, `new` (absent from the baseline) and a transient/persistent
+    label. Counts plus other_count equal total."""
     logs = require_logs(ctx)
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
@@ -150,6 +150,7 @@ def _pattern_out(found: PatternFound, width: int, known_baseline: bool) -> Patte
         example=clip(found.example, width),
         services=dict(list(found.services.items())[:10]),
         new=(found.baseline_count == 0) if known_baseline else None,
+        baseline_count=found.baseline_count if known_baseline else None,
         label=found.label,
         signal=found.signal,
     )

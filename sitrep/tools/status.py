@@ -9,9 +9,11 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Literal, cast
 
 from sitrep.deadline import time_left
-from sitrep.results import SourceOut, SourcesStatus
+from sitrep.errors import SourceError
+from sitrep.results import SignalOut, SourceOut, SourcesStatus
 from sitrep.sources.configured import Sources
 from sitrep.sources.protocols import SourceStatus
 from sitrep.tools.context import ToolContext
@@ -37,9 +39,12 @@ def sources_status(ctx: ToolContext) -> SourcesStatus:
     hints = _hints(ctx)
     if not isinstance(listed, list):
         hints.insert(0, f"services not listed: {_slow(waited)}")
+    signals, missing = _signals(ctx, hints)
 
     def build(count: int) -> SourcesStatus:
-        return SourcesStatus(sources=sources, services=services[:count], hints=hints)
+        return SourcesStatus(
+            sources=sources, services=services[:count], signals=signals, missing_signals=missing, hints=hints
+        )
 
     # The sources and hints always; as many service names as fit after them.
     return fit(build, len(services), ctx.settings.output.max_chars)
@@ -65,7 +70,39 @@ def _hints(ctx: ToolContext) -> list[str]:
             'add [files] paths = ["/var/log/app/*.jsonl"], or [opensearch] url = "https://…:9200" and '
             'index = "logs-*", for log search, error patterns and deploy health'
         )
+    if ctx.sources.metrics is None:
+        hints.append('add [prometheus] url = "http://…:9090" for metrics (query_metrics)')
+    if ctx.sources.alerts is None:
+        hints.append('add [alertmanager] url = "http://…:9093" for the alerts firing now')
     return hints
+
+
+def _signals(ctx: ToolContext, hints: list[str]) -> tuple[list[SignalOut], list[str]]:
+    metrics = ctx.sources.metrics
+    if metrics is None:
+        return [], []
+    try:
+        found = metrics.signals()
+        missing = metrics.missing_signals()
+    except SourceError as error:
+        hints.append(f"metric signals unknown: {error}")
+        return [], []
+    signals = [
+        SignalOut(
+            name=signal.name,
+            origin=signal.origin,
+            bad=cast(Literal["up", "down"], signal.bad),
+            promql=clip(signal.query, 500),
+        )
+        for signal in found
+    ]
+    if missing:
+        hints.append(
+            f"metric signals not found: {', '.join(missing)}; sitrep detects OpenTelemetry "
+            "http_server_request_duration_seconds_* and classic http_requests_total{code}, or set them "
+            "as PromQL under [prometheus.signals]"
+        )
+    return signals, missing
 
 
 def statuses(sources: Sources) -> list[SourceStatus]:
@@ -79,6 +116,10 @@ def _status_asks(sources: Sources) -> list[Callable[[], SourceStatus]]:
         asks.append(sources.deploy_log.status)
     if sources.logs is not None:
         asks.append(sources.logs.status)
+    if sources.metrics is not None:
+        asks.append(sources.metrics.status)
+    if sources.alerts is not None and sources.alerts.name != getattr(sources.metrics, "name", None):
+        asks.append(sources.alerts.status)
     return asks
 
 
@@ -89,6 +130,10 @@ def _names(sources: Sources) -> list[tuple[str, str]]:
         names.append((sources.deploy_log.name, "deploy_log"))
     if sources.logs is not None:
         names.append((sources.logs.name, sources.logs.name))
+    if sources.metrics is not None:
+        names.append((sources.metrics.name, "metrics"))
+    if sources.alerts is not None and sources.alerts.name != getattr(sources.metrics, "name", None):
+        names.append((sources.alerts.name, "alerts"))
     return names
 
 

@@ -31,7 +31,7 @@ def incident_timeline(
     until: Until = None,
 ) -> IncidentTimeline:
     """Events in a time range, oldest first: deploys, new error patterns, error-rate and latency
-    spikes, recoveries. `summary` is sitrep's own text; `text` quotes commit or log text."""
+    spikes, recoveries. `summary` is sitrep's text; `text` quotes commits or logs."""
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
     history = deploy_history(ctx.sources, service)
