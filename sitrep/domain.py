@@ -1,10 +1,12 @@
-"""Plain records that flow from sources to analysis. Analysis knows nothing of backends."""
+"""Plain records that flow from sources to analysis. Analysis knows nothing of backends.
+
+Every time is seconds since the epoch (a float, UTC); None where there is no time. Sources
+parse to it, and tools format it (`timespec.epoch_iso`) only as they build results."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 ERROR_LEVELS = frozenset({"error", "fatal", "critical"})
 
@@ -15,7 +17,7 @@ class Deploy:
 
     service: str
     version: str
-    timestamp: datetime
+    timestamp: float
     sha: str | None = None
     author: str | None = None
     message: str | None = None
@@ -34,7 +36,7 @@ class Commit:
     sha: str
     parents: tuple[str, ...]
     author: str
-    committed_at: datetime
+    committed_at: float
     subject: str
 
 
@@ -122,9 +124,9 @@ class MessageGroup:
 
     message: str
     count: int
-    first_ts: float
-    """0.0 when the lines carry no time."""
-    last_ts: float
+    first_ts: float | None
+    """None when the lines carry no time."""
+    last_ts: float | None
     services: dict[str, int]
 
 

@@ -86,8 +86,8 @@ def parse_time(value: str, now: datetime, *, name: str) -> datetime:
 
 def time_range(
     since: str, until: str | None, now: datetime, *, since_name: str = "since"
-) -> tuple[datetime, datetime]:
-    """The [since, until) range a tool asked for; `until` defaults to now."""
+) -> tuple[float, float]:
+    """The [since, until) range a tool asked for, in epoch seconds; `until` defaults to now."""
     start = parse_time(since, now, name=since_name)
     end = now if until is None else parse_time(until, now, name="until")
     if start >= end:
@@ -95,7 +95,7 @@ def time_range(
             f"{since_name} ({isoformat(start)}) must be before until ({isoformat(end)}); "
             f"widen the range or swap the two"
         )
-    return start, end
+    return start.timestamp(), end.timestamp()
 
 
 def isoformat(moment: datetime) -> str:
@@ -109,9 +109,9 @@ def epoch_iso(seconds: float) -> str:
     return isoformat(from_epoch(seconds))
 
 
-def epoch_iso_or_none(seconds: float) -> str | None:
-    """None for 0.0, which log sources use when lines carry no time."""
-    return epoch_iso(seconds) if seconds > 0 else None
+def epoch_iso_or_none(seconds: float | None) -> str | None:
+    """None for no time."""
+    return None if seconds is None else epoch_iso(seconds)
 
 
 def from_epoch(seconds: float) -> datetime:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from sitrep.domain import Commit, Deploy
 
@@ -14,13 +13,13 @@ class DeployWindow:
     """The time a deploy was live: from its timestamp to the next live deploy (or now)."""
 
     deploy: Deploy
-    start: datetime
-    end: datetime
+    start: float
+    end: float
     current: bool
 
     @property
     def minutes(self) -> float:
-        return (self.end - self.start).total_seconds() / 60
+        return (self.end - self.start) / 60
 
 
 def merge_deploys(
@@ -62,7 +61,7 @@ def find_commit(sha: str | None, commits: Mapping[str, Commit]) -> Commit | None
     return found[0] if len(found) == 1 else None
 
 
-def deploy_windows(deploys: Sequence[Deploy], now: datetime) -> list[DeployWindow]:
+def deploy_windows(deploys: Sequence[Deploy], now: float) -> list[DeployWindow]:
     """Windows of one service's deploys that went live, oldest first; the last is current."""
     live = [d for d in sorted(deploys, key=lambda d: d.timestamp) if d.went_live and d.timestamp <= now]
     windows = []

@@ -12,23 +12,30 @@ from sitrep.analysis.patterns import OVERFLOW, PatternMiner
 from sitrep.deadline import check
 from sitrep.domain import MessageGroup
 
+_NO_TIME = float("-inf")
+"""Where a group with no time sorts: before every timed one."""
+
 
 @dataclass(slots=True)
 class _Seen:
     count: int = 0
-    first_ts: float = float("inf")
-    last_ts: float = float("-inf")
+    first_ts: float | None = None
+    last_ts: float | None = None
     example: str = ""
     services: dict[str, int] = field(default_factory=dict)
 
     def add(self, group: MessageGroup) -> None:
-        self.count += group.count
+        first = _NO_TIME if group.first_ts is None else group.first_ts
         # The earliest message is the example: deterministic whether a backend sends lines
         # one by one or grouped, and it shows the onset.
-        if (group.first_ts, group.message) < (self.first_ts, self.example) or not self.example:
+        earliest = _sort_time(self.first_ts) if self.count else float("inf")
+        if (first, group.message) < (earliest, self.example) or not self.example:
             self.example = group.message
-        self.first_ts = min(self.first_ts, group.first_ts)
-        self.last_ts = max(self.last_ts, group.last_ts)
+        self.count += group.count
+        if group.first_ts is not None:
+            self.first_ts = group.first_ts if self.first_ts is None else min(self.first_ts, group.first_ts)
+        if group.last_ts is not None:
+            self.last_ts = group.last_ts if self.last_ts is None else max(self.last_ts, group.last_ts)
         for service, count in group.services.items():
             self.services[service] = self.services.get(service, 0) + count
 
@@ -38,8 +45,8 @@ class PatternFound:
     pattern_id: str
     template: str
     count: int
-    first_ts: float
-    last_ts: float
+    first_ts: float | None
+    last_ts: float | None
     example: str
     services: dict[str, int]
     baseline_count: int
@@ -98,9 +105,13 @@ def summarize_patterns(
         _found(mining.templates[i].pattern_id, mining.templates[i].template, acc, baseline_counts.get(i, 0))
         for i, acc in merged.items()
     ]
-    patterns.sort(key=lambda p: (-p.count, p.first_ts, p.pattern_id))
+    patterns.sort(key=lambda p: (-p.count, _sort_time(p.first_ts), p.pattern_id))
     total = sum(p.count for p in patterns) + unmined
     return PatternSummary(total, patterns, unmined, baseline_total)
+
+
+def _sort_time(ts: float | None) -> float:
+    return _NO_TIME if ts is None else ts
 
 
 def _found(pattern_id: str, template: str, acc: _Seen, baseline_count: int) -> PatternFound:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sitrep.analysis.health import HealthRules, Judged, Reference, error_rate_limit, pct
 from sitrep.domain import WindowStats
-from sitrep.timespec import isoformat
+from sitrep.timespec import epoch_iso
 
 _TIER = {"healthy": 0, "insufficient": 1, "degraded": 2}
 _BASE_SCORE = {"healthy": 0.9, "insufficient": 0.5, "degraded": 0.2}
@@ -33,7 +33,7 @@ def rank_candidates(
         for j in earlier
         if not j.window.current and (current_sha is None or j.window.deploy.sha != current_sha)
     ]
-    pool.sort(key=lambda j: (_TIER[j.verdict], -j.window.start.timestamp()))
+    pool.sort(key=lambda j: (_TIER[j.verdict], -j.window.start))
     ranked = []
     position_in_tier: dict[str, int] = {}
     newer_not_healthy = _newer_unhealthy(pool)
@@ -68,7 +68,7 @@ def _newer_unhealthy(pool: Sequence[Judged]) -> dict[int, int]:
 def _reasons(judged: Judged, current: Judged, ref: Reference, rules: HealthRules) -> list[str]:
     stats, window = judged.stats, judged.window
     reasons = [
-        f"window {isoformat(window.start)} – {isoformat(window.end)} ({window.minutes:.0f} min): "
+        f"window {epoch_iso(window.start)} – {epoch_iso(window.end)} ({window.minutes:.0f} min): "
         f"{_traffic(stats)}, error rate {pct(stats.error_rate)}, p95 {_ms(stats.p95_ms)}",
         f"vs the current window: error rate {pct(stats.error_rate)} vs {pct(current.stats.error_rate)}, "
         f"p95 {_ms(stats.p95_ms)} vs {_ms(current.stats.p95_ms)}",

@@ -54,7 +54,7 @@ def buckets(start: float, end: float, size: int, cuts: Iterable[float] = ()) -> 
 def deploy_events(deploys: Iterable[Deploy]) -> list[Event]:
     return [
         Event(
-            d.timestamp.timestamp(),
+            d.timestamp,
             "deploy",
             d.service,
             f"{d.service} {d.version} deployed" + (" (failed: never went live)" if not d.went_live else ""),
@@ -66,18 +66,19 @@ def deploy_events(deploys: Iterable[Deploy]) -> list[Event]:
 
 
 def onset_events(patterns: Iterable[PatternFound], limit: int = 10) -> list[Event]:
-    """The first line of each new error pattern (absent from the baseline), largest first."""
-    new = [p for p in patterns if p.baseline_count == 0][:limit]
+    """The first line of each new error pattern (absent from the baseline), largest first;
+    a pattern whose lines carry no time has no place in a timeline."""
+    new = [(p, ts) for p in patterns if p.baseline_count == 0 and (ts := p.first_ts) is not None][:limit]
     return [
         Event(
-            p.first_ts,
+            ts,
             "error_onset",
             next(iter(p.services), None),
             f"first line of a new error pattern ({p.count} line(s) in the range)",
             ref=p.pattern_id,
             text=p.template,
         )
-        for p in new
+        for p, ts in new
     ]
 
 

@@ -14,7 +14,7 @@ from typing import IO
 from sitrep.analysis.error_summary import summarize_patterns
 from sitrep.analysis.patterns import OVERFLOW
 from sitrep.cli.file_mining import FileMining, mine_file
-from sitrep.domain import ERROR_LEVELS, LogQuery, MessageGroup, ScanReport
+from sitrep.domain import ERROR_LEVELS, LogQuery, MessageGroup
 from sitrep.errors import InputError, SourceUnavailable
 from sitrep.redact import sanitize
 from sitrep.results import ErrorPatterns
@@ -55,8 +55,8 @@ def summarize_file(
     else:
         groups = _records(path, fmt, _level_filter(levels), _bound(since, "since"), _bound(until, "until"))
     summary = summarize_patterns(((0, g) for g in groups), current=0, ungrouped=ungrouped)
-    first = min((p.first_ts for p in summary.patterns), default=0.0)
-    last = max((p.last_ts for p in summary.patterns), default=0.0)
+    first = min((p.first_ts for p in summary.patterns if p.first_ts is not None), default=None)
+    last = max((p.last_ts for p in summary.patterns if p.last_ts is not None), default=None)
     window = (epoch_iso_or_none(first) or "", epoch_iso_or_none(last) or "")
     levels_used = None if fmt == "message" else _level_filter(levels)
     notes = [
@@ -84,7 +84,7 @@ def _shape_groups(found: FileMining, name: str, ungrouped: dict[int, int]) -> It
     ungrouped[0] = found.unmined
     for example, count in zip(found.examples, found.shape_counts, strict=True):
         if count:
-            yield MessageGroup(example, count, 0.0, 0.0, {name: count})
+            yield MessageGroup(example, count, None, None, {name: count})
 
 
 def _records(
@@ -92,7 +92,7 @@ def _records(
 ) -> Iterator[MessageGroup]:
     source = FileLogSource(FilesSource(paths=[str(path)], format=fmt), FieldNames())
     query = LogQuery(start, end, None, levels)
-    for _, group in source.message_groups(query, [(start, end)], ScanReport()):
+    for _, group in source.scan(query, groups=[(start, end)]).groups:
         yield group
 
 

@@ -103,7 +103,7 @@ def _deploy(obj: object) -> Deploy | None:
     return Deploy(
         service=service[:_NAME_CHARS],
         version=_text(version, _NAME_CHARS) or "",
-        timestamp=moment,
+        timestamp=moment.timestamp(),
         sha=sha.lower() if sha else None,
         author=_text(obj.get("author"), _NAME_CHARS),
         message=_text(obj.get("description"), _TEXT_CHARS),

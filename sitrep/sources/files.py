@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import IO
 
 from sitrep.deadline import check, expired, time_left, touched
-from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats, percentile
+from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
 from sitrep.settings import FieldNames, FilesSource
 from sitrep.sources.filescan import Block, Filter, blocks, candidates, first_time, passes, plan
 from sitrep.sources.globbing import expand
 from sitrep.sources.lines import MAX_LINE_BYTES, LineReader
 from sitrep.sources.logparse import Format, LineParser, parse_timestamp, service_keys
-from sitrep.sources.protocols import LogPage, SourceStatus
+from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
 from sitrep.sources.servicenames import ServiceNames
-from sitrep.timespec import epoch_iso, from_epoch, isoformat
+from sitrep.sources.sketch import Quantiles
+from sitrep.timespec import epoch_iso
 
 _TAIL_BYTES = 65536
 
@@ -230,38 +231,40 @@ class FileLogSource:
         ordered = [record for _, _, record in sorted(newest, reverse=True)]
         return LogPage(total=total, records=ordered, report=report)
 
-    def message_groups(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> Iterator[tuple[int, MessageGroup]]:
-        if not windows:
-            return
-        starts = [start for start, _ in windows]
-        span = LogQuery(windows[0][0], windows[-1][1], query.services, query.levels, query.text)
-        for record in self.records(span, report):
-            index = bisect_right(starts, record.ts) - 1
-            if index >= 0 and record.ts < windows[index][1]:
-                yield (
-                    index,
-                    MessageGroup(record.message, 1, record.ts, record.ts, {record.service or "unknown": 1}),
-                )
-
-    def window_stats(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> dict[str, list[WindowStats]]:
+    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
+        """One pass over the lines the windows cover. Groups are per distinct message, up to
+        MAX_GROUPED_MESSAGES; past it, lines of new messages are counted as ungrouped."""
+        found = WindowScan()
+        if not groups and not stats:
+            return found
+        covered = [*groups, *stats]
+        span = LogQuery(
+            min(start for start, _ in covered),
+            max(end for _, end in covered),
+            query.services,
+            None if stats else query.levels,
+            query.text,
+        )
+        grouped: dict[tuple[int, str], MessageGroup] = {}
         tally: dict[str, _Tally] = {}
-        if not windows:
-            return {}
-        starts = [start for start, _ in windows]
-        span = LogQuery(windows[0][0], windows[-1][1], query.services, query.levels, query.text)
+        group_starts = [start for start, _ in groups]
+        stats_starts = [start for start, _ in stats]
+        report = found.report
         for record in self.records(span, report):
-            index = bisect_right(starts, record.ts) - 1
-            if index < 0 or record.ts >= windows[index][1]:
-                continue
-            service = record.service or "unknown"
-            if service not in tally:
-                tally[service] = _Tally(windows)
-            tally[service].add(index, record)
-        return {service: t.finish() for service, t in sorted(tally.items())}
+            if groups and (query.levels is None or record.level in query.levels):
+                index = bisect_right(group_starts, record.ts) - 1
+                if index >= 0 and record.ts < groups[index][1]:
+                    _group(grouped, index, record, report)
+            if stats:
+                index = bisect_right(stats_starts, record.ts) - 1
+                if index >= 0 and record.ts < stats[index][1]:
+                    service = record.service or "unknown"
+                    if service not in tally:
+                        tally[service] = _Tally(stats)
+                    tally[service].add(index, record)
+        found.groups = [(index, group) for (index, _), group in grouped.items()]
+        found.stats = {service: t.finish() for service, t in sorted(tally.items())}
+        return found
 
     def status(self) -> SourceStatus:
         started = time.perf_counter()
@@ -273,7 +276,7 @@ class FileLogSource:
         newest = max((ts for p in paths if (ts := self._last_timestamp(p)) is not None), default=None)
         detail = f"{len(paths)} file(s), {size / 1e6:.1f} MB"
         if newest is not None:
-            detail += f", newest line {isoformat(from_epoch(newest))}"
+            detail += f", newest line {epoch_iso(newest)}"
         return SourceStatus(self.name, "files", True, _ms(started), detail)
 
     def _last_timestamp(self, path: Path) -> float | None:
@@ -336,13 +339,41 @@ class _Reading:
         )
 
 
+MAX_GROUPED_MESSAGES = 100_000
+"""Distinct messages one scan groups: what bounds its memory, as a page of distinct messages
+bounds OpenSearch's."""
+
+
+def _group(
+    grouped: dict[tuple[int, str], MessageGroup], index: int, record: LogRecord, report: ScanReport
+) -> None:
+    service = record.service or "unknown"
+    group = grouped.get((index, record.message))
+    if group is None:
+        if len(grouped) >= MAX_GROUPED_MESSAGES:
+            report.ungrouped[index] = report.ungrouped.get(index, 0) + 1
+            report.note(
+                f"over {MAX_GROUPED_MESSAGES:,} distinct messages: the lines of further messages are "
+                "counted, not grouped; narrow since or name a service"
+            )
+            return
+        grouped[(index, record.message)] = MessageGroup(record.message, 1, record.ts, record.ts, {service: 1})
+        return
+    group.count += 1
+    first, last = group.first_ts, group.last_ts
+    group.first_ts = record.ts if first is None else min(first, record.ts)
+    group.last_ts = record.ts if last is None else max(last, record.ts)
+    group.services[service] = group.services.get(service, 0) + 1
+
+
 class _Tally:
-    """One service's counts and durations per window, while streaming."""
+    """One service's counts and durations per window, while streaming; durations in a
+    `Quantiles` (exact while a window is small, within 1% past it: bounded memory)."""
 
     def __init__(self, windows: Sequence[tuple[float, float]]) -> None:
         self.stats = [WindowStats(start, end) for start, end in windows]
         self.line_errors = [0] * len(windows)
-        self.durations: list[list[float]] = [[] for _ in windows]
+        self.durations = [Quantiles() for _ in windows]
 
     def add(self, index: int, record: LogRecord) -> None:
         window = self.stats[index]
@@ -352,7 +383,7 @@ class _Tally:
             window.requests += 1
             window.errors += error or (record.status is not None and record.status >= 500)
             if record.duration_ms is not None:
-                self.durations[index].append(record.duration_ms)
+                self.durations[index].add(record.duration_ms)
         elif error:
             self.line_errors[index] += 1
 
@@ -360,8 +391,7 @@ class _Tally:
         for window, errors, values in zip(self.stats, self.line_errors, self.durations, strict=True):
             if not window.requests:
                 window.errors = errors
-            values.sort()
-            window.p50_ms, window.p95_ms, window.p99_ms = (percentile(values, q) for q in (0.5, 0.95, 0.99))
+            window.p50_ms, window.p95_ms, window.p99_ms = (values.quantile(q) for q in (0.5, 0.95, 0.99))
         return self.stats
 
 

@@ -19,7 +19,7 @@ import selectors
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -29,7 +29,6 @@ from sitrep.domain import Commit, Deploy, FileChange
 from sitrep.errors import InputError, SourceResponseError, SourceTimeout, SourceUnavailable, WriteRefused
 from sitrep.settings import GitSource
 from sitrep.sources.protocols import SourceStatus
-from sitrep.timespec import from_epoch
 
 READ_SUBCOMMANDS = frozenset(
     {"log", "show", "diff", "rev-parse", "merge-base", "grep", "ls-tree", "cat-file", "for-each-ref"}
@@ -355,7 +354,7 @@ class GitRepo:
                 Deploy(
                     self.service,
                     name,
-                    from_epoch(created_at),
+                    created_at,
                     sha,
                     commit.author if commit else None,
                     commit.subject if commit else None,
@@ -405,12 +404,13 @@ class GitRepo:
         return changed
 
     def added_lines(
-        self, base: str, head: str, paths: Sequence[str], notes: list[str] | None = None
-    ) -> Iterator[tuple[str, str]]:
+        self, base: str, head: str, paths: Sequence[str]
+    ) -> Generator[tuple[str, str], None, bool]:
         """(path, line) for every line added from `base` to `head` in `paths`, each cut to
-        `MAX_RECORD_BYTES`; the diff is read to `MAX_DIFF_BYTES`, and `notes` says so if cut."""
+        `MAX_RECORD_BYTES`; the diff is read to `MAX_DIFF_BYTES`, and the generator returns
+        True if it was cut there."""
         if not paths:
-            return
+            return False
         output = self._records(
             "diff",
             "--no-ext-diff",
@@ -428,11 +428,7 @@ class GitRepo:
                 current = line[6:] if line.startswith("+++ b/") else line[4:]
             elif line.startswith("+") and not line.startswith("+++"):
                 yield current, line[1:]
-        if output.over_cap and notes is not None:
-            notes.append(
-                f"the diff is over {MAX_DIFF_BYTES >> 20} MiB: only its first "
-                f"{MAX_DIFF_BYTES >> 20} MiB were scanned for conflict markers"
-            )
+        return output.over_cap
 
     def _commit_log(self, *options: str, refs: Sequence[str], paths: Sequence[str] = ()) -> list[Commit]:
         """The commits `git log` lists, each record cut to `MAX_RECORD_BYTES` (a long
@@ -503,7 +499,7 @@ def _parse_commits(records: Iterable[str]) -> Iterator[Commit]:
         sha, parents, committed, author, subject = fields[:5]
         if not _SHA.match(sha) or not committed.isdigit():
             continue
-        yield Commit(sha, tuple(parents.split()), author, from_epoch(float(committed)), subject)
+        yield Commit(sha, tuple(parents.split()), author, float(committed), subject)
 
 
 def _parse_name_status(out: str) -> list[tuple[str, str, str | None]]:

@@ -54,8 +54,8 @@ from sitrep.sources.opensearch_query import (
     unkeyed_clause,
     window_counts,
 )
-from sitrep.sources.protocols import LogPage, SourceStatus
-from sitrep.timespec import from_epoch, isoformat
+from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
+from sitrep.timespec import epoch_iso
 
 __all__ = ["OpenSearchLogSource"]
 
@@ -123,17 +123,16 @@ class OpenSearchLogSource:
         with _readable():
             return self._search_logs(query, limit)
 
-    def message_groups(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> Iterator[tuple[int, MessageGroup]]:
+    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
+        """The groups' and the statistics' aggregations, each as its own search."""
+        found = WindowScan()
         with _readable():
-            yield from self._message_groups(query, windows, report)
-
-    def window_stats(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> dict[str, list[WindowStats]]:
-        with _readable():
-            return self._window_stats(query, windows, report)
+            if groups:
+                found.groups = list(self._message_groups(query, groups, found.report))
+            if stats:
+                everything = LogQuery(query.start, query.end, query.services, None, query.text)
+                found.stats = self._window_stats(everything, stats, found.report)
+        return found
 
     def status(self) -> SourceStatus:
         started = time.perf_counter()
@@ -406,7 +405,7 @@ def _check(answer: Mapping[str, Any], report: ScanReport) -> None:
 
 
 def _bounded_note(fields: FieldMap, window: tuple[float, float], lines: int, read: int, sample: bool) -> str:
-    span = f"{isoformat(from_epoch(window[0]))}–{isoformat(from_epoch(window[1]))}"
+    span = f"{epoch_iso(window[0])}–{epoch_iso(window[1])}"
     unread = f"{lines - read} are counted without a pattern"
     if sample:
         return (

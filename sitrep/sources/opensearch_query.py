@@ -334,8 +334,8 @@ def _group(bucket: Mapping[str, Any]) -> MessageGroup:
     return MessageGroup(
         key["m"],
         count,
-        first / 1000 if first is not None else 0.0,
-        last / 1000 if last is not None else 0.0,
+        first / 1000 if first is not None else None,
+        last / 1000 if last is not None else None,
         {key.get("s") or UNKNOWN_SERVICE: count},
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,6 +27,23 @@ class LogPage:
     report: ScanReport = field(default_factory=ScanReport)
 
 
+Windows = Sequence[tuple[float, float]]
+"""Time windows [start, end) in epoch seconds, sorted and disjoint."""
+
+
+@dataclass(slots=True)
+class WindowScan:
+    """What one scan of a range found: the message groups, the window statistics, and what
+    the scan skipped or left partial."""
+
+    groups: list[tuple[int, MessageGroup]] = field(default_factory=list)
+    """Lines matching the query (its levels included), grouped by exact message within each
+    group window and tagged with the window's index. A message may come in several groups."""
+    stats: dict[str, list[WindowStats]] = field(default_factory=dict)
+    """Per service, one entry per stats window; services with no line are absent."""
+    report: ScanReport = field(default_factory=ScanReport)
+
+
 class LogSource(Protocol):
     """Where log lines live. Counting and aggregation happen in the backend where it can."""
 
@@ -40,19 +57,11 @@ class LogSource(Protocol):
         """The newest `limit` matching lines, newest first, with the exact total."""
         ...
 
-    def message_groups(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> Iterator[tuple[int, MessageGroup]]:
-        """Lines matching the query's filters, grouped by exact message within each window
-        (sorted, disjoint; the query's own range is ignored), tagged with the window's index.
-        A message may come in several groups."""
-        ...
-
-    def window_stats(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> dict[str, list[WindowStats]]:
-        """Traffic, errors and latency percentiles per service and window (windows sorted,
-        disjoint; the query's own range is ignored); services with no line are absent."""
+    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
+        """One read of the range the windows cover (the query's own range is ignored): message
+        groups over `groups`, traffic, errors and latency percentiles per service over
+        `stats`. Either may be empty, and is then not computed. Statistics ignore
+        `query.levels`: an error rate is a share of every line."""
         ...
 
     def status(self) -> SourceStatus: ...

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sitrep.analysis.risks import Risk, conflict_marker_risks, merge_risk, path_risks, text_paths
 from sitrep.domain import FileChange
 from sitrep.results import RiskOut
-from sitrep.sources.git import GitRepo, Merge
+from sitrep.sources.git import MAX_DIFF_BYTES, GitRepo, Merge
 from sitrep.tools.output import clip
 
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -21,14 +22,26 @@ def diff_risks(
     changes: list[FileChange],
     *,
     markers: bool,
-    notes: list[str] | None = None,
-) -> list[Risk]:
-    """The risks of a diff; `notes` collects what could not be scanned whole."""
+) -> tuple[list[Risk], list[str]]:
+    """The risks of a diff, and notes on what could not be scanned whole."""
     risks = path_risks(changes)
+    notes: list[str] = []
     if markers:
-        risks += conflict_marker_risks(repo.added_lines(base, head, text_paths(changes), notes))
+        added = repo.added_lines(base, head, text_paths(changes))
+        cut = False
+
+        def lines() -> Iterator[tuple[str, str]]:
+            nonlocal cut
+            cut = yield from added
+
+        risks += conflict_marker_risks(lines())
+        if cut:
+            notes.append(
+                f"the diff is over {MAX_DIFF_BYTES >> 20} MiB: only its first "
+                f"{MAX_DIFF_BYTES >> 20} MiB were scanned for conflict markers"
+            )
     risks += [merge_risk(m.sha, m.brought_in, repo.branch, m.refs) for m in repo.merges(base, head)]
-    return _ordered(risks)
+    return _ordered(risks), notes
 
 
 def _ordered(risks: list[Risk]) -> list[Risk]:

@@ -8,7 +8,7 @@ from sitrep.domain import Deploy, FileChange
 from sitrep.errors import InputError, SitrepError
 from sitrep.results import CommitOut, DeployDiff, DeployOut, FileOut, RecentDeploys
 from sitrep.sources.git import GitRepo, validate_ref
-from sitrep.timespec import isoformat, time_range
+from sitrep.timespec import epoch_iso, time_range
 from sitrep.tools.changes import diff_risks, risk_out
 from sitrep.tools.context import ToolContext
 from sitrep.tools.history import deploy_history
@@ -38,12 +38,12 @@ def recent_deploys(
     items = [deploy_out(d, ctx.settings.output.max_text_chars) for d in shown]
     notes = list(history.notes)
     if not found:
-        notes.append(f"no deploys between {isoformat(start)} and {isoformat(end)}; widen since")
+        notes.append(f"no deploys between {epoch_iso(start)} and {epoch_iso(end)}; widen since")
 
     def build(count: int) -> RecentDeploys:
         return RecentDeploys(
-            since=isoformat(start),
-            until=isoformat(end),
+            since=epoch_iso(start),
+            until=epoch_iso(end),
             total=len(found),
             deploys=items[:count],
             notes=notes,
@@ -57,7 +57,7 @@ def deploy_out(deploy: Deploy, limit: int) -> DeployOut:
         service=deploy.service,
         version=clip(deploy.version, 80),
         sha=deploy.sha,
-        timestamp=isoformat(deploy.timestamp),
+        timestamp=epoch_iso(deploy.timestamp),
         author=clip_optional(deploy.author, 80),
         message=clip_optional(deploy.message, limit),
         source=deploy.source,
@@ -85,14 +85,13 @@ def deploy_diff(
     base_sha = repo.resolve(base, name="base") if base else _previous_deploy_sha(ctx, repo, head)
     commits = repo.range_commits(base_sha, head, MAX_DIFF_COMMITS + 1)
     changes = repo.changes(base_sha, head)
-    cut: list[str] = []
-    risks = diff_risks(repo, base_sha, head, changes, markers=True, notes=cut)
+    risks, cut = diff_risks(repo, base_sha, head, changes, markers=True)
     limit = ctx.settings.output.max_text_chars
     commit_items = [
         CommitOut(
             sha=c.sha,
             author=clip(c.author, 80),
-            committed_at=isoformat(c.committed_at),
+            committed_at=epoch_iso(c.committed_at),
             subject=clip(c.subject, limit),
         )
         for c in commits[:MAX_DIFF_COMMITS]

@@ -20,7 +20,7 @@ from sitrep.results import (
     Typical,
     WindowOut,
 )
-from sitrep.timespec import isoformat
+from sitrep.timespec import epoch_iso
 from sitrep.tools.changes import RangeRisks, diff_risks, risk_out
 from sitrep.tools.context import ToolContext
 from sitrep.tools.history import deploy_history, require_service
@@ -47,13 +47,12 @@ class Assessment:
 
 def assess(ctx: ToolContext, service: str) -> Assessment:
     history = deploy_history(ctx.sources, service)
-    windows = deploy_windows(history.deploys, ctx.now())[-HISTORY_WINDOWS:]
+    windows = deploy_windows(history.deploys, ctx.now().timestamp())[-HISTORY_WINDOWS:]
     if not windows:
         raise InputError(
             f"service: no deploys of {service!r} found; recent_deploys and sources_status show what is known"
         )
-    report = ScanReport()
-    stats = _window_stats(ctx, service, windows, report)
+    stats, report = _window_stats(ctx, service, windows)
     pairs = list(zip(windows, stats, strict=True))
     ref = reference(pairs, ctx.settings.health)
     judged = [judge(w, s, ref, ctx.settings.health) for w, s in pairs]
@@ -61,21 +60,19 @@ def assess(ctx: ToolContext, service: str) -> Assessment:
 
 
 def _window_stats(
-    ctx: ToolContext, service: str, windows: list[DeployWindow], report: ScanReport
-) -> list[WindowStats]:
-    spans = [(w.start.timestamp(), w.end.timestamp()) for w in windows]
+    ctx: ToolContext, service: str, windows: list[DeployWindow]
+) -> tuple[list[WindowStats], ScanReport]:
+    """The service's statistics per window, and what the read skipped or could not do."""
+    spans = [(w.start, w.end) for w in windows]
     empty = [WindowStats(start, end) for start, end in spans]
     if ctx.sources.logs is None:
-        report.notes.append("no log source configured: health is unknown; add [files] paths")
-        return empty
+        return empty, ScanReport(notes=["no log source configured: health is unknown; add [files] paths"])
     query = LogQuery(spans[0][0], spans[-1][1], frozenset({service}))
     try:
-        found = ctx.sources.logs.window_stats(query, spans, report)
+        found = ctx.sources.logs.scan(query, stats=spans)
     except SitrepError as error:
-        report.partial = True
-        report.notes.append(f"logs not read: {error}")
-        return empty
-    return found.get(service, empty)
+        return empty, ScanReport(partial=True, notes=[f"logs not read: {error}"])
+    return found.stats.get(service, empty), found.report
 
 
 def deploy_health(
@@ -110,8 +107,8 @@ def window_out(judged: Judged) -> WindowOut:
     return WindowOut(
         sha=window.deploy.sha,
         version=clip(window.deploy.version, 80),
-        start=isoformat(window.start),
-        end=isoformat(window.end),
+        start=epoch_iso(window.start),
+        end=epoch_iso(window.end),
         current=window.current,
         requests=stats.basis,
         basis="requests" if stats.requests else "log_lines",
@@ -147,12 +144,18 @@ def rollback_candidates(
         notes.append("the current deploy's window looks healthy; rolling back may not help")
     if not ranked:
         notes.append("no earlier deploy to roll back to")
-    walk = _walk(ctx, service, ranked, current, notes)
-    candidates = [_candidate_out(ctx, service, r, current, walk, notes) for r in ranked]
+    walk, walk_note = _walk(ctx, service, ranked, current)
+    notes += walk_note
+    candidates = []
+    for r in ranked:
+        candidate, note = _candidate_out(ctx, service, r, current, walk)
+        candidates.append(candidate)
+        if note is not None and note not in notes:
+            notes.append(note)
     head = CurrentDeploy(
         sha=current.window.deploy.sha,
         version=clip(current.window.deploy.version, 80),
-        deployed_at=isoformat(current.window.start),
+        deployed_at=epoch_iso(current.window.start),
         health=window_out(current),
     )
 
@@ -168,40 +171,40 @@ def rollback_candidates(
 
 
 def _walk(
-    ctx: ToolContext, service: str, ranked: list[Ranked], current: Judged, notes: list[str]
-) -> RangeRisks | None:
-    """One walk of the commits from the oldest candidate to the current deploy, shared by all."""
+    ctx: ToolContext, service: str, ranked: list[Ranked], current: Judged
+) -> tuple[RangeRisks | None, list[str]]:
+    """One walk of the commits from the oldest candidate to the current deploy, shared by all;
+    with a note when it could not be read."""
     repo = ctx.sources.repos.get(service)
     dated = sorted((r.judged.window.start, sha) for r in ranked if (sha := r.judged.window.deploy.sha))
     head = current.window.deploy.sha
     if repo is None or not dated or not head:
-        return None
+        return None, []
     oldest = dated[0][1]
     try:
-        return RangeRisks.walk(repo, oldest, head)
+        return RangeRisks.walk(repo, oldest, head), []
     except SitrepError as error:
-        notes.append(f"risks not read in one walk from {oldest[:12]}: {error}")
-        return None
+        return None, [f"risks not read in one walk from {oldest[:12]}: {error}"]
 
 
 def _candidate_out(
-    ctx: ToolContext, service: str, ranked: Ranked, current: Judged, walk: RangeRisks | None, notes: list[str]
-) -> CandidateOut:
+    ctx: ToolContext, service: str, ranked: Ranked, current: Judged, walk: RangeRisks | None
+) -> tuple[CandidateOut, str | None]:
+    """The candidate, and a note when its risks could not be read."""
     deploy = ranked.judged.window.deploy
-    return CandidateOut(
+    risks, note = _risks_since(ctx, service, deploy.sha, current.window.deploy.sha, walk)
+    candidate = CandidateOut(
         rank=ranked.rank,
         sha=deploy.sha,
         version=clip(deploy.version, 80),
-        deployed_at=isoformat(deploy.timestamp),
+        deployed_at=epoch_iso(deploy.timestamp),
         score=ranked.score,
         verdict=ranked.judged.verdict,
         reasons=ranked.reasons,
-        risks=[
-            risk_out(r)
-            for r in _risks_since(ctx, service, deploy.sha, current.window.deploy.sha, walk, notes)
-        ],
+        risks=[risk_out(r) for r in risks],
         command=rollback_command(ctx, service, ranked.judged.window, current.window),
     )
+    return candidate, note
 
 
 def _risks_since(
@@ -210,22 +213,21 @@ def _risks_since(
     sha: str | None,
     current_sha: str | None,
     walk: RangeRisks | None,
-    notes: list[str],
-) -> list[Risk]:
+) -> tuple[list[Risk], str | None]:
+    """The risks of rolling back to `sha`, and a note when git could not be read."""
     repo = ctx.sources.repos.get(service)
     if repo is None or not sha or not current_sha:
         why = "no git repository is configured for it" if repo is None else "the deploy log names no sha"
-        return [Risk("unchecked", "low", f"changes since this deploy were not checked: {why}")]
+        return [Risk("unchecked", "low", f"changes since this deploy were not checked: {why}")], None
     shared = walk.since(sha) if walk is not None else None
     if shared is not None:
-        return shared
+        return shared, None
     try:  # a deploy off the first-parent line (a hotfix branch): its own diff
-        return [r for r in diff_risks(repo, sha, current_sha, repo.changes(sha, current_sha), markers=False)]
+        risks, _ = diff_risks(repo, sha, current_sha, repo.changes(sha, current_sha), markers=False)
+        return risks, None
     except SitrepError as error:
         note = f"risks not checked for {sha[:12]}: {error}"
-        if note not in notes:
-            notes.append(note)
-        return [Risk("unchecked", "low", "changes since this deploy could not be read from git")]
+        return [Risk("unchecked", "low", "changes since this deploy could not be read from git")], note
 
 
 def rollback_command(

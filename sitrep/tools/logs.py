@@ -1,23 +1,22 @@
 """search_logs and error_patterns: the lines, and the shapes they fall into."""
 
 import re
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field
 
 from sitrep.analysis.error_summary import PatternFound, PatternSummary, summarize_patterns
-from sitrep.domain import LogQuery, ScanReport
+from sitrep.domain import LogQuery
 from sitrep.errors import InputError
 from sitrep.results import ErrorPatterns, LogLine, PatternOut, SearchLogs
 from sitrep.settings import OutputSettings
 from sitrep.sources.logparse import normalize_level
-from sitrep.timespec import epoch_iso, epoch_iso_or_none, isoformat, parse_duration, parse_instant, time_range
+from sitrep.timespec import epoch_iso, epoch_iso_or_none, parse_duration, parse_instant, time_range
 from sitrep.tools.context import ToolContext
 from sitrep.tools.output import clip, fit, scan_notes
 from sitrep.tools.params import Service, Until, levels_at_least, optional_service, require_logs, since_param
 
-DEFAULT_BASELINE = timedelta(hours=24)
+DEFAULT_BASELINE_SECONDS = 24 * 3600.0
 
 
 def search_logs(
@@ -52,8 +51,8 @@ def search_logs(
 
     def build(count: int) -> SearchLogs:
         return SearchLogs(
-            since=isoformat(start),
-            until=isoformat(end),
+            since=epoch_iso(start),
+            until=epoch_iso(end),
             total=page.total,
             returned=count,
             lines=lines[:count],
@@ -96,14 +95,14 @@ def error_patterns(
     start, end = time_range(since, until, ctx.now())
     level_set = _levels(levels)
     base_start = _baseline_start(baseline, start)
-    report = ScanReport()
-    windows = [(start.timestamp(), end.timestamp())]
+    windows = [(start, end)]
     if base_start is not None:
-        windows.insert(0, (base_start.timestamp(), start.timestamp()))
-    groups = logs.message_groups(_query(start, end, service, level_set, None), windows, report)
-    summary = summarize_patterns(groups, current=len(windows) - 1, ungrouped=report.ungrouped)
-    window = (isoformat(start), isoformat(end))
-    base = (isoformat(base_start), isoformat(start)) if base_start else None
+        windows.insert(0, (base_start, start))
+    found = logs.scan(_query(start, end, service, level_set, None), groups=windows)
+    report = found.report
+    summary = summarize_patterns(found.groups, current=len(windows) - 1, ungrouped=report.ungrouped)
+    window = (epoch_iso(start), epoch_iso(end))
+    base = (epoch_iso(base_start), epoch_iso(start)) if base_start is not None else None
     return patterns_result(summary, window, base, level_set, top, scan_notes(report), ctx.settings.output)
 
 
@@ -118,6 +117,7 @@ def patterns_result(
 ) -> ErrorPatterns:
     """The result for a summary: the top patterns that fit the budget, the rest counted."""
     width = output.max_text_chars
+    notes = list(notes)
     known_baseline = base is not None and summary.baseline_total > 0
     if base is not None and not known_baseline:
         notes.append("the baseline window has no matching lines, so `new` is unknown (null)")
@@ -178,9 +178,9 @@ def _levels(levels: list[str]) -> frozenset[str] | None:
     return frozenset(n for n in normal if n)
 
 
-def _baseline_start(baseline: str | None, start: datetime) -> datetime | None:
+def _baseline_start(baseline: str | None, start: float) -> float | None:
     if baseline is None:
-        return start - DEFAULT_BASELINE
+        return start - DEFAULT_BASELINE_SECONDS
     if baseline.strip().lower() in {"none", "off", "no"}:
         return None
     try:
@@ -188,19 +188,17 @@ def _baseline_start(baseline: str | None, start: datetime) -> datetime | None:
     except InputError as error:
         raise InputError(f"baseline: {error}") from None
     if length is not None:
-        return start - length
+        return start - length.total_seconds()
     moment = parse_instant(baseline)
-    if moment is None or moment >= start:
+    if moment is None or moment.timestamp() >= start:
         raise InputError(
             f"baseline: {baseline!r} is neither a length such as 24h nor an ISO-8601 time before since "
-            f"({isoformat(start)}); use 24h, 2d or 'none'"
+            f"({epoch_iso(start)}); use 24h, 2d or 'none'"
         )
-    return moment
+    return moment.timestamp()
 
 
 def _query(
-    start: datetime, end: datetime, service: str | None, levels: frozenset[str] | None, text: str | None
+    start: float, end: float, service: str | None, levels: frozenset[str] | None, text: str | None
 ) -> LogQuery:
-    return LogQuery(
-        start.timestamp(), end.timestamp(), frozenset({service}) if service else None, levels, text
-    )
+    return LogQuery(start, end, frozenset({service}) if service else None, levels, text)

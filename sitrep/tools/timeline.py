@@ -1,6 +1,5 @@
 """incident_timeline: what happened, in order."""
 
-from datetime import timedelta
 from typing import Annotated
 
 from sitrep.analysis.error_summary import summarize_patterns
@@ -13,16 +12,16 @@ from sitrep.analysis.timeline import (
     ordered,
     spike_events,
 )
-from sitrep.domain import ERROR_LEVELS, LogQuery, ScanReport
+from sitrep.domain import ERROR_LEVELS, LogQuery
 from sitrep.errors import SitrepError
 from sitrep.results import EventOut, IncidentTimeline
-from sitrep.timespec import epoch_iso, isoformat, time_range
+from sitrep.timespec import epoch_iso, time_range
 from sitrep.tools.context import ToolContext
 from sitrep.tools.history import deploy_history
 from sitrep.tools.output import clip_optional, fit, scan_notes
 from sitrep.tools.params import Service, Until, optional_service, since_param
 
-BASELINE = timedelta(hours=24)
+BASELINE_SECONDS = 24 * 3600.0
 
 
 def incident_timeline(
@@ -40,26 +39,21 @@ def incident_timeline(
     deploys = [d for d in history.deploys if start <= d.timestamp < end]
     events = deploy_events(deploys)
     notes = list(history.notes)
-    size = bucket_seconds((end - start).total_seconds())
+    size = bucket_seconds(end - start)
     if ctx.sources.logs is None:
         notes.append("no log source configured: only deploys are shown; add [files] paths")
     else:
-        cuts = [d.timestamp.timestamp() for d in deploys]
-        events += _log_events(
-            ctx,
-            service,
-            start.timestamp(),
-            end.timestamp(),
-            buckets(start.timestamp(), end.timestamp(), size, cuts),
-            notes,
-        )
+        cuts = [d.timestamp for d in deploys]
+        found, log_notes = _log_events(ctx, service, start, end, buckets(start, end, size, cuts))
+        events += found
+        notes += log_notes
     width = ctx.settings.output.max_text_chars
     items = [_event_out(e, width) for e in ordered(events)]
 
     def build(count: int) -> IncidentTimeline:
         return IncidentTimeline(
-            since=isoformat(start),
-            until=isoformat(end),
+            since=epoch_iso(start),
+            until=epoch_iso(end),
             bucket_seconds=size,
             events=items[:count],
             notes=notes,
@@ -74,29 +68,28 @@ def _log_events(
     start: float,
     end: float,
     spans: list[tuple[float, float]],
-    notes: list[str],
-) -> list[Event]:
+) -> tuple[list[Event], list[str]]:
+    """Onsets of new error patterns and spikes, from one scan of the logs; and notes."""
     assert ctx.sources.logs is not None
-    report = ScanReport()
     services = frozenset({service}) if service else None
-    base_start = start - BASELINE.total_seconds()
-    windows = [(base_start, start), *spans]
+    base_start = start - BASELINE_SECONDS
+    baseline = (base_start, start)
     try:
-        groups = ctx.sources.logs.message_groups(
-            LogQuery(base_start, end, services, ERROR_LEVELS), [*windows[:1], (start, end)], report
+        found = ctx.sources.logs.scan(
+            LogQuery(base_start, end, services, ERROR_LEVELS),
+            groups=[baseline, (start, end)],
+            stats=[baseline, *spans],
         )
-        summary = summarize_patterns(groups, current=1, ungrouped=report.ungrouped)
-        series = ctx.sources.logs.window_stats(LogQuery(base_start, end, services), windows, report)
+        summary = summarize_patterns(found.groups, current=1, ungrouped=found.report.ungrouped)
     except SitrepError as error:
-        notes.append(f"logs not read: {error}")
-        return []
-    notes.extend(scan_notes(report))
+        return [], [f"logs not read: {error}"]
+    notes = scan_notes(found.report)
     events = onset_events(summary.patterns) if summary.baseline_total else []
     if not summary.baseline_total:
         notes.append("no error lines in the 24 h before since: new-pattern onsets are not marked")
-    for name, stats in series.items():
+    for name, stats in found.stats.items():
         events += spike_events(name, stats[1:], stats[0])
-    return events
+    return events, notes
 
 
 def _event_out(event: Event, width: int) -> EventOut:

@@ -2,27 +2,35 @@ from sitrep.analysis.deploys import deploy_windows, find_commit, merge_deploys
 from sitrep.domain import Commit, Deploy
 from tests.gitrepo import NOW, hours_ago
 
+NOW_S = NOW.timestamp()
+
+
+def at(hours: float) -> float:
+    """Epoch seconds `hours` before NOW, as domain records carry time."""
+    return hours_ago(hours).timestamp()
+
+
 SHA_A, SHA_B = "a" * 40, "b" * 40
 COMMITS = {
-    SHA_A: Commit(SHA_A, (), "ana", hours_ago(9), "first"),
-    SHA_B: Commit(SHA_B, (SHA_A,), "bo", hours_ago(5), "second"),
+    SHA_A: Commit(SHA_A, (), "ana", at(9), "first"),
+    SHA_B: Commit(SHA_B, (SHA_A,), "bo", at(5), "second"),
 }
 
 
 def test_deploy_log_time_wins_and_git_adds_what_changed() -> None:
-    logged = [Deploy("svc", "v2", hours_ago(4), sha="bbbbbbb", author="deployer")]
-    from_git = {"svc": [Deploy("svc", "bbbbbbb", hours_ago(5), SHA_B, "bo", "second", source="git")]}
+    logged = [Deploy("svc", "v2", at(4), sha="bbbbbbb", author="deployer")]
+    from_git = {"svc": [Deploy("svc", "bbbbbbb", at(5), SHA_B, "bo", "second", source="git")]}
     merged = merge_deploys(logged, from_git, COMMITS)
     assert len(merged) == 1
     deploy = merged[0]
     assert (deploy.timestamp, deploy.sha, deploy.author, deploy.message, deploy.source) == (
-        hours_ago(4), SHA_B, "deployer", "second", "deploy_log+git",
+        at(4), SHA_B, "deployer", "second", "deploy_log+git",
     )  # fmt: skip
 
 
 def test_git_deploys_stand_for_services_the_log_does_not_know() -> None:
-    logged = [Deploy("other", "1", hours_ago(3))]
-    from_git = {"svc": [Deploy("svc", "aaaaaaa", hours_ago(9), SHA_A, source="git")]}
+    logged = [Deploy("other", "1", at(3))]
+    from_git = {"svc": [Deploy("svc", "aaaaaaa", at(9), SHA_A, source="git")]}
     assert [d.service for d in merge_deploys(logged, from_git, COMMITS)] == ["svc", "other"]
 
 
@@ -34,14 +42,14 @@ def test_ambiguous_or_short_prefixes_match_nothing() -> None:
 
 def test_windows_run_to_the_next_live_deploy_and_skip_failed_ones() -> None:
     deploys = [
-        Deploy("svc", "1", hours_ago(6)),
-        Deploy("svc", "2", hours_ago(4), status="failed"),
-        Deploy("svc", "3", hours_ago(2)),
-        Deploy("svc", "future", hours_ago(-1)),
+        Deploy("svc", "1", at(6)),
+        Deploy("svc", "2", at(4), status="failed"),
+        Deploy("svc", "3", at(2)),
+        Deploy("svc", "future", at(-1)),
     ]
-    windows = deploy_windows(deploys, NOW)
+    windows = deploy_windows(deploys, NOW_S)
     assert [(w.deploy.version, w.start, w.end, w.current) for w in windows] == [
-        ("1", hours_ago(6), hours_ago(2), False),
-        ("3", hours_ago(2), NOW, True),
+        ("1", at(6), at(2), False),
+        ("3", at(2), NOW_S, True),
     ]
     assert windows[0].minutes == 240

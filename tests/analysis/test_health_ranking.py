@@ -5,17 +5,25 @@ from sitrep.domain import Deploy, WindowStats
 from sitrep.settings import HealthSettings
 from tests.gitrepo import NOW, hours_ago
 
+NOW_S = NOW.timestamp()
+
+
+def at(hours: float) -> float:
+    """Epoch seconds `hours` before NOW, as domain records carry time."""
+    return hours_ago(hours).timestamp()
+
+
 RULES = HealthSettings()
 
 
 def window(
     version: str, start_h: float, end_h: float, requests: int, errors: int, p95: float, current: bool = False
 ):
-    deploy = Deploy("svc", version, hours_ago(start_h), sha=version * 8)
-    win = DeployWindow(deploy, hours_ago(start_h), hours_ago(end_h) if end_h else NOW, current)
+    deploy = Deploy("svc", version, at(start_h), sha=version * 8)
+    win = DeployWindow(deploy, at(start_h), at(end_h) if end_h else NOW_S, current)
     stats = WindowStats(
-        win.start.timestamp(),
-        win.end.timestamp(),
+        win.start,
+        win.end,
         events=requests,
         requests=requests,
         errors=errors,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from sitrep.domain import LogQuery, ScanReport
+from sitrep.domain import LogQuery
 from sitrep.errors import SourceResponseError, WriteRefused
 from sitrep.settings import DeployLogSource, FilesSource, OpenSearchSettings, Settings
 from sitrep.sources.opensearch import OpenSearchLogSource
@@ -184,7 +184,7 @@ def test_a_service_field_without_keyword_is_explained(
         SourceResponseError,
         match=r"service\.name is text without a keyword sub-field in sitrep-test-textservice-\w+; deploy health and the incident timeline needs an aggregatable service field",
     ):
-        source.window_stats(EVERYTHING, [(0.0, NOW.timestamp())], ScanReport())
+        source.scan(EVERYTHING, stats=[(0.0, NOW.timestamp())])
     runtime = build_context(
         settings_for(directory, opensearch=OpenSearchSettings(url=opensearch_url, index=index)),
         clock=lambda: NOW,

@@ -4,18 +4,19 @@ errors as tool errors, and a snapshot that makes any change to the tool list del
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 
-from sitrep.domain import LogQuery, MessageGroup, ScanReport, WindowStats
+from sitrep.domain import LogQuery
 from sitrep.server.mcp import READ_TOOLS, build_server
 from sitrep.server.prompts import SKILLS
 from sitrep.settings import Settings
 from sitrep.sources.configured import Sources
+from sitrep.sources.protocols import Windows, WindowScan
 from sitrep.tools.context import ToolContext, build_context
 
 pytestmark = pytest.mark.anyio
@@ -108,14 +109,7 @@ class StalledLogs:
         time.sleep(3)
         raise AssertionError("the deadline should have answered first")
 
-    def message_groups(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> Iterator[tuple[int, MessageGroup]]:
-        raise NotImplementedError
-
-    def window_stats(
-        self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
-    ) -> dict[str, list[WindowStats]]:
+    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
         raise NotImplementedError
 
     def status(self) -> Any:

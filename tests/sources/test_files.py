@@ -2,11 +2,13 @@ import gzip
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sitrep.domain import LogQuery, ScanReport
 from sitrep.settings import FieldNames, FilesSource
+from sitrep.sources import files
 from sitrep.sources.files import FileLogSource
 
 BASE = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).timestamp()
@@ -66,7 +68,7 @@ def test_window_stats_per_service_with_percentiles(tmp_path: Path) -> None:
     lines += [line(100 + i, "api", "error", "GET /", 503, ms=1000.0) for i in range(10)]
     lines += [line(5, "worker", "error", "job failed"), line(6, "worker", "info", "job ok")]
     src = source(tmp_path, lines)
-    stats = src.window_stats(everything(), [(BASE, BASE + 100), (BASE + 100, BASE + 200)], ScanReport())
+    stats = src.scan(everything(), stats=[(BASE, BASE + 100), (BASE + 100, BASE + 200)]).stats
     first, second = stats["api"]
     assert (first.requests, first.errors, first.p50_ms) == (100, 0, 50.5)
     assert first.p95_ms == pytest.approx(95.05)
@@ -79,13 +81,45 @@ def test_message_groups_tag_each_line_with_its_window(tmp_path: Path) -> None:
     src = source(
         tmp_path, [line(0, "a", "error", "x"), line(50, "a", "error", "y"), line(500, "a", "error", "z")]
     )
-    tagged = sorted(
-        (i, g.message)
-        for i, g in src.message_groups(
-            everything(), [(BASE, BASE + 10), (BASE + 40, BASE + 60)], ScanReport()
-        )
-    )
-    assert tagged == [(0, "x"), (1, "y")]  # in no particular order: the newest are read first
+    found = src.scan(everything(), groups=[(BASE, BASE + 10), (BASE + 40, BASE + 60)])
+    assert sorted((i, g.message) for i, g in found.groups) == [(0, "x"), (1, "y")]  # newest read first
+    assert found.stats == {}
+
+
+def test_one_scan_groups_the_levels_asked_for_and_counts_every_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [line(i, "a", "error", f"boom {i % 2}") for i in range(4)]
+    lines += [line(4, "a", "info", "fine"), line(70, "a", "error", "boom 0")]
+    src = source(tmp_path, lines)
+    passes = 0
+    read = src._file_records
+
+    def counted(*args: Any) -> Any:
+        nonlocal passes
+        passes += 1
+        return read(*args)
+
+    monkeypatch.setattr(src, "_file_records", counted)
+    query = everything(levels=frozenset({"error"}))
+    found = src.scan(query, groups=[(BASE, BASE + 60), (BASE + 60, BASE + 120)], stats=[(BASE, BASE + 60)])
+    assert passes == 1
+    grouped = sorted((i, g.message, g.count, g.first_ts - BASE, g.last_ts - BASE) for i, g in found.groups)
+    assert grouped == [(0, "boom 0", 2, 0, 2), (0, "boom 1", 2, 1, 3), (1, "boom 0", 1, 70, 70)]
+    (window,) = found.stats["a"]
+    assert (window.events, window.errors) == (5, 4)
+
+
+def test_past_the_distinct_message_bound_lines_are_counted_not_grouped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "MAX_GROUPED_MESSAGES", 2)
+    src = source(tmp_path, [line(i, "a", "error", f"m{i % 3}") for i in range(9)])
+    found = src.scan(everything(), groups=[(BASE, BASE + 60)])
+    # The newest lines are read first: the messages seen first are the newest two.
+    assert sorted((g.message, g.count) for _, g in found.groups) == [("m1", 3), ("m2", 3)]
+    assert found.report.ungrouped == {0: 3}
+    assert "distinct messages" in found.report.notes[0]
 
 
 def test_plain_files_take_their_service_from_the_file_name(tmp_path: Path) -> None:

@@ -39,7 +39,9 @@ def test_first_parent_commits_are_the_deploys(history: tuple[Repo, dict[str, str
     deploys = git(repo).deploys()
     assert [d.sha for d in deploys] == [shas["three"], shas["merge"], shas["two"], shas["one"]]
     assert (
-        deploys[0].author == "bo" and deploys[0].message == "third" and deploys[0].timestamp == hours_ago(6)
+        deploys[0].author == "bo"
+        and deploys[0].message == "third"
+        and deploys[0].timestamp == hours_ago(6).timestamp()
     )
     assert deploys[0].version == shas["three"][:7] and deploys[0].source == "git"
 
@@ -48,7 +50,7 @@ def test_tags_matching_a_pattern_are_the_deploys(history: tuple[Repo, dict[str, 
     repo, shas = history
     deploys = git(repo, tag_pattern="v*").deploys()
     assert [(d.version, d.sha) for d in deploys] == [("v2.0", shas["three"]), ("v1.0", shas["one"])]
-    assert deploys[0].timestamp == hours_ago(5)  # the annotated tag's own date
+    assert deploys[0].timestamp == hours_ago(5).timestamp()  # the annotated tag's own date
 
 
 def test_monorepo_path_limits_history(history: tuple[Repo, dict[str, str]]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from opensearchpy.exceptions import ConnectionTimeout
 
-from sitrep.domain import LogQuery, ScanReport
+from sitrep.domain import LogQuery
 from sitrep.errors import SourceResponseError, SourceUnavailable
 from tests.sources.fake_opensearch import DYNAMIC_CAPS, Script, error, source
 
@@ -54,11 +54,10 @@ def test_a_search_timed_out_on_the_server_is_partial() -> None:
 
 def test_a_failed_search_in_an_msearch_is_an_error() -> None:
     failed = {"responses": [error("search_phase_execution_exception", "too_many_buckets", 400)[1]]}
-    groups = source(Script([CAPS, (200, failed)])).message_groups(QUERY, [(0.0, 60.0)], ScanReport())
     with pytest.raises(
         SourceResponseError, match=r"OpenSearch rejected a search \(400: search_phase_execution"
     ):
-        list(groups)
+        source(Script([CAPS, (200, failed)])).scan(QUERY, groups=[(0.0, 60.0)])
 
 
 def test_beyond_the_bound_a_stated_sample_keeps_the_counts_exact() -> None:
@@ -72,12 +71,8 @@ def test_beyond_the_bound_a_stated_sample_keeps_the_counts_exact() -> None:
     first = {**hits(150, []), "aggregations": {"unkeyed": {"doc_count": 0}, "pairs": page}}
     sample = hits(0, [line(30 + i, f"rare {i}") for i in range(10)])
     script = Script([CAPS, (200, {"responses": [first]}), (200, {"responses": [sample]})])
-    report = ScanReport()
-    found = list(
-        source(script, max_distinct_messages=100, max_sampled_lines=10).message_groups(
-            QUERY, [(0.0, 60.0)], report
-        )
-    )
+    scan = source(script, max_distinct_messages=100, max_sampled_lines=10).scan(QUERY, groups=[(0.0, 60.0)])
+    found, report = scan.groups, scan.report
     assert len(found) == 110 and sum(g.count for _, g in found) == 110
     assert report.ungrouped == {0: 40}, "150 lines: 100 grouped exactly, 10 sampled, 40 counted"
     assert report.notes == [

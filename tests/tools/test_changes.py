@@ -50,7 +50,7 @@ def test_each_base_gets_what_its_own_diff_gives(make_repo: Callable[[str], Repo]
     git = GitRepo(GitSource(service="svc", repo=repo.path, branch="main"))
     walk = RangeRisks.walk(git, shas[0], shas[-1])
     for base in shas[:-1]:
-        alone = diff_risks(git, base, shas[-1], git.changes(base, shas[-1]), markers=False)
+        alone, _ = diff_risks(git, base, shas[-1], git.changes(base, shas[-1]), markers=False)
         shared = walk.since(base)
         assert shared is not None and _key(shared) == _key(alone), base
     assert any(r.kind == "merge_from_outside" for r in walk.since(shas[0]) or [])
