@@ -23,7 +23,7 @@ from sitrep.settings import FieldNames, FilesSource
 from sitrep.sources.filescan import Block, Filter, blocks, candidates, first_time, passes, plan
 from sitrep.sources.globbing import expand
 from sitrep.sources.lines import MAX_LINE_BYTES, LineReader
-from sitrep.sources.logparse import Format, LineParser, parse_timestamp, service_keys
+from sitrep.sources.logparse import Format, LineParser, field_keys, parse_timestamp
 from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
 from sitrep.sources.servicenames import ServiceNames
 from sitrep.sources.sketch import Quantiles
@@ -45,7 +45,8 @@ class FileLogSource:
         # A flat timestamp key can be read without parsing the whole line, which lets a
         # query for the last hour skip the other 23 cheaply.
         self._quick_ts = re.compile(rb'"' + re.escape(fields.timestamp.encode()) + rb'"\s*:\s*"([^"]+)"')
-        self._service_names = ServiceNames(service_keys(fields))
+        self._level_keys = field_keys(fields, "level")
+        self._service_names = ServiceNames(field_keys(fields, "service"))
 
     def paths(self, report: ScanReport | None = None) -> list[Path]:
         """The files the globs match; with `report`, says so there if the deadline cut the
@@ -94,7 +95,7 @@ class FileLogSource:
     ) -> Generator[LogRecord, None, bool]:
         """The matching records of one file; returns False when the deadline stopped it."""
         parser = self._parser(path)
-        tests = Filter.of(query, parser.default_service)
+        tests = Filter.of(query, parser.default_service, self._level_keys)
         try:
             handle = _open(path)
         except OSError as error:

@@ -12,18 +12,21 @@ again as it is now, for the price of some sixty reads of a few KiB.
 when the call's deadline cuts the read short, what was read is the most recent data. A
 compressed (`.gz`) file cannot be sought: it is read whole, in order.
 
-`candidates` applies the cheap tests to a block's bytes before any line is parsed: the words
-a wanted level is spelled with, the wanted services' names, the query text. Each test can
-only keep a line the parsed record would reject, never drop one it would keep: level words
-and query text are matched without case only in a block that is all ASCII (where lowering
-bytes is the same as lowering text), and a query text is used only when it holds no
-character that a JSON writer might escape. Lines that pass are parsed (`LineParser.
-parse_bytes`) and matched exactly by the caller.
+`candidates` applies the cheap tests to a block's bytes before any line is parsed: the value
+after each level key of a JSON line (else the words a wanted level is spelled with), the
+wanted services' names, the query text. Each test may keep a line the parsed record would
+reject, never drop one it would keep: levels and query text are matched without case only
+in a block that is all ASCII (where lowering bytes is the same as lowering text), a line
+with an escape (a backslash) passes the level test, and a query text is used only when it holds no
+character that a JSON writer escapes. (Two things it assumes: no writer escapes a plain
+ASCII letter or digit in a message, and service names are found as written, as before.)
+Lines that pass are parsed (`LineParser.parse_bytes`) and matched exactly by the caller.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,7 +34,7 @@ from typing import IO
 
 from sitrep.domain import LogQuery
 from sitrep.sources.lines import MAX_LINE_BYTES
-from sitrep.sources.logparse import level_spellings
+from sitrep.sources.logparse import MAX_LEVEL_CHARS, level_spellings
 
 __all__ = [
     "BLOCK_BYTES",
@@ -215,25 +218,54 @@ class Filter:
     services: tuple[bytes, ...] | None
     levels: tuple[bytes, ...] | None
     text: bytes | None
+    level_keys: tuple[bytes, ...] = ()
+    """Each key a level may be under, quoted and lowered (every dotted suffix of each)."""
+    level_values: frozenset[bytes] = frozenset()
+    """The wanted levels' spellings, lowered: what a level key's string value must be."""
+    level_numbers: frozenset[int] = frozenset()
 
     @classmethod
-    def of(cls, query: LogQuery, default_service: str | None) -> Filter:
+    def of(cls, query: LogQuery, default_service: str | None, level_keys: tuple[str, ...] = ()) -> Filter:
+        """The tests for `query`; `level_keys` are the keys a numeric level may follow (the
+        level field and its fallbacks, see `logparse.field_keys`)."""
         services = None
         if query.services is not None and default_service not in query.services:
             services = tuple(name.encode() for name in sorted(query.services))
         levels = None
+        keys = sorted({".".join(key.split(".")[i:]) for key in level_keys for i in range(key.count(".") + 1)})
+        values: set[bytes] = set()
+        numbers: set[int] = set()
         if query.levels is not None:
             words: set[bytes] = set()
             for level in query.levels:
-                spelled, numbers = level_spellings(level)
-                words.update(w.lower().encode() for w in spelled)
-                words.update(str(n).encode() for n in numbers)
-            if all(words):
-                levels = tuple(sorted(words))
+                spelled, spelled_numbers = level_spellings(level)
+                values.update(w.lower().encode() for w in spelled)
+                numbers.update(spelled_numbers)
+                # A numeric level is a JSON number after its key (and at most one space).
+                words.update(
+                    f'"{k}":{gap}{n}'.lower().encode()
+                    for k in keys
+                    for n in spelled_numbers
+                    for gap in ("", " ")
+                )
+                if spelled_numbers and not keys:
+                    words.add(b"")  # numbers with no key to look for: no test on levels
+            words |= values
+            # A line holding "error" holds "err": the shorter word alone finds both.
+            kept = {w for w in words if not any(o != w and o in w for o in words)}
+            if all(kept):
+                levels = tuple(sorted(kept))
         text = None
         if query.text and _SAFE_TEXT.fullmatch(query.text):
             text = query.text.lower().encode()
-        return cls(services, levels, text)
+        return cls(
+            services,
+            levels,
+            text,
+            tuple(f'"{k}"'.lower().encode() for k in keys),
+            frozenset(values),
+            frozenset(numbers),
+        )
 
     @property
     def active(self) -> bool:
@@ -249,6 +281,18 @@ def candidates(block: Block, tests: Filter) -> Iterator[tuple[int, bytes]]:
     lowered: bytes | None = None
     if (tests.levels is not None or tests.text is not None) and data.isascii():
         lowered = data.lower()
+    if lowered is not None and tests.text is None and tests.levels is not None and tests.level_keys:
+        # Read the value after each level key rather than look for every spelling of every
+        # level in every line (a dozen scans of the block); lines other than JSON, if any,
+        # by their words.
+        spans = dict(_json_level_lines(lowered, tests))
+        if not _all_json(data):
+            spans.update(_lines_holding(lowered, tests.levels))
+        for start, end in sorted(spans.items(), reverse=True):
+            line = data[start:end]
+            if tests.services is None or any(n in line for n in tests.services):
+                yield block.offset + start, line
+        return
     first, source = _first_test(data, lowered, tests)
     if first is None:
         end = len(data)
@@ -267,6 +311,63 @@ def candidates(block: Block, tests: Filter) -> Iterator[tuple[int, bytes]]:
         yield block.offset + start, line
 
 
+def _all_json(data: bytes) -> bool:
+    """Every line of `data` starts with a brace (so none is logfmt or plain text)."""
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    return data[:1] == b"{" and data.count(b"\n{") + 1 == lines
+
+
+_SPACE = frozenset(b" \t\r\n")
+_TOKEN_END = frozenset(b",}] \t\r\n")
+
+
+def _json_level_lines(low: bytes, tests: Filter) -> list[tuple[int, int]]:
+    """(start, end) of each line of an all-JSON, lowered block with a level key whose value
+    may be a wanted level, in order. A line with no level key has no level: it cannot match."""
+    found: dict[int, int] = {}
+    size = len(low)
+    for key in tests.level_keys:
+        at = low.find(key)
+        while at >= 0:
+            position = at + len(key)
+            while position < size and low[position] in _SPACE:
+                position += 1
+            if position < size and low[position] == 58:  # a colon: this is a key
+                position += 1
+                while position < size and low[position] in _SPACE:
+                    position += 1
+                if _may_be_wanted(low, position, tests):
+                    start = low.rfind(b"\n", 0, at) + 1
+                    end = low.find(b"\n", at)
+                    end = size if end < 0 else end
+                    found[start] = end
+                    at = low.find(key, end)
+                    continue
+            at = low.find(key, at + 1)
+    return sorted(found.items())
+
+
+def _may_be_wanted(low: bytes, position: int, tests: Filter) -> bool:
+    """Whether the JSON value at `position` may read as a wanted level (`normalize_level`)."""
+    if low[position : position + 1] == b'"':
+        close = low.find(b'"', position + 1)
+        value = low[position + 1 : close]
+        if close < 0 or b"\\" in value:
+            return True  # escaped: let the parser say
+        return value[:MAX_LEVEL_CHARS].strip() in tests.level_values
+    end = position
+    while end < len(low) and low[end] not in _TOKEN_END:
+        end += 1
+    token = low[position:end]
+    if token in (b"true", b"false", b"null"):
+        return False
+    try:
+        number = float(token)
+    except ValueError:
+        return True  # an object or a list: let the parser say
+    return math.isfinite(number) and int(number) in tests.level_numbers
+
+
 def _first_test(data: bytes, lowered: bytes | None, tests: Filter) -> tuple[tuple[bytes, ...] | None, bytes]:
     """The needles to find lines by, and the bytes to find them in: the query text if any
     (the rarest, as a rule), else the level words, else the service names."""
@@ -280,8 +381,8 @@ def _first_test(data: bytes, lowered: bytes | None, tests: Filter) -> tuple[tupl
 
 
 def _lowered_pass(low: bytes, tests: Filter) -> bool:
-    if tests.levels is not None and not any(w in low for w in tests.levels):
-        return False
+    if tests.levels is not None and b"\\" not in low and not any(w in low for w in tests.levels):
+        return False  # (a level may hide behind an escape: such a line is parsed)
     return tests.text is None or tests.text in low
 
 

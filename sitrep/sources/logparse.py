@@ -92,12 +92,13 @@ def normalize_level(value: object) -> str | None:
     return _LEVELS.get(text, text or None)
 
 
-def service_keys(fields: FieldNames) -> tuple[str, ...]:
-    """The keys a line may name its service with: the configured one, and the usual others
-    when it is the default."""
-    if fields.service != FieldNames().service:
-        return (fields.service,)
-    return (fields.service, *_FALLBACKS["service"])
+def field_keys(fields: FieldNames, role: str) -> tuple[str, ...]:
+    """The keys a line may hold `role` (service, level …) under: the configured one, and the
+    usual others when it is the default."""
+    configured: str = getattr(fields, role)
+    if configured != getattr(FieldNames(), role):
+        return (configured,)
+    return (configured, *_FALLBACKS.get(role, ()))
 
 
 def level_spellings(level: str) -> tuple[frozenset[str], frozenset[int]]:

@@ -219,3 +219,35 @@ def test_services_skip_lines_naming_known_services_but_find_a_new_one(tmp_path: 
     )
     write(tmp_path / "app.jsonl", text)
     assert source(str(tmp_path / "*.jsonl")).services() == {*SERVICES, "rare"}
+
+
+def test_the_byte_tests_keep_every_line_a_full_parse_keeps(tmp_path: Path) -> None:
+    levels = [
+        '"level": 50', '"level":60', '"level": 50.0', '"level": 30', '"level": true', '"level": null',
+        '"log": {"level": "ERROR "}', '"log": {"level": "info"}', '"severity": "err"', '"lvl": "Warn"',
+        '"level": "error", "x": {"level": "info"}', '"x": {"level": "info"}, "level": "fatal"',
+        '"log.level": "critical"', '"level": "e\\u0072ror"', '"level": ["error"]', '"level" : "error"',
+        '"@l": "Fatal"', '"level": "information"',
+    ]  # fmt: skip
+    text = []
+    for i, level in enumerate(levels * 3):
+        service = SERVICES[i % 3]
+        text.append(
+            f'{{"@timestamp": "{stamp(BASE + i)}", "service": {{"name": "{service}"}}, {level}, "message": "m{i}"}}'
+        )
+    text.append(f"{stamp(BASE + 100)} ERROR plain line")
+    write(tmp_path / "app.jsonl", text)
+    src = source(str(tmp_path / "*.jsonl"))
+    for query in (
+        LogQuery(BASE, BASE + 1000, None, frozenset({"error", "fatal", "critical"})),
+        LogQuery(BASE, BASE + 1000, frozenset({"api"}), frozenset({"error"})),
+        LogQuery(BASE, BASE + 1000, None, frozenset({"warn", "info"})),
+    ):
+        everything = FileLogSource(FilesSource(paths=[str(tmp_path / "*.jsonl")]), FieldNames())
+        every = [r for r in everything.records(LogQuery(BASE, BASE + 1000), ScanReport())]
+        want = sorted(
+            r.message
+            for r in every
+            if r.level in (query.levels or ()) and (query.services is None or r.service in query.services)
+        )
+        assert messages(src, query) == want
