@@ -57,7 +57,9 @@ def test_any_durations_past_the_limit_stay_within_the_bound(values: list[float],
         got = filled(values).quantile(q)
     finally:
         sketch_module.EXACT_LIMIT = with_limit
-    assert got == pytest.approx(exact, rel=RELATIVE_ACCURACY, abs=1e-9)
+    assert got is not None
+    # Within 1% of the exact figure, plus the values under 1e-9 the sketch counts as zero.
+    assert abs(got - exact) <= RELATIVE_ACCURACY * abs(exact) + 1e-9 + 1e-12
 
 
 def test_sketches_merge_as_one() -> None:
