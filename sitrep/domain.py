@@ -165,3 +165,53 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# -- metrics and alerts (Prometheus, Alertmanager). Times are epoch seconds, UTC. -----------
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One time series of a range query: its labels and its (time, value) samples, oldest first.
+    Values may be NaN or ±inf, as PromQL returns them."""
+
+    labels: dict[str, str]
+    samples: list[tuple[float, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSignal:
+    """A named health signal of a service, as a PromQL template with `{service}` and `{range}`
+    placeholders, and which direction of change is bad."""
+
+    name: str
+    """requests, errors, error_ratio, latency_p95, or a configured extra name."""
+    query: str
+    bad: str
+    """"up" (errors, latency) or "down" (requests, say)."""
+    origin: str
+    """"configured", or the detected convention (e.g. "opentelemetry", "classic")."""
+
+    def promql(self, service: str, window: str) -> str:
+        """The query for one service over `window` (a PromQL duration such as 5m). The service
+        name is escaped as a PromQL string: a quote in it cannot end the label matcher."""
+        quoted = service.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return self.query.replace("{service}", quoted).replace("{range}", window)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert, firing now or in the past. Labels and annotations are untrusted text."""
+
+    name: str
+    state: str
+    """firing, pending, suppressed (silenced or inhibited) or resolved."""
+    starts_at: float
+    ends_at: float | None
+    """When it stopped firing (history), or None while it fires."""
+    severity: str | None
+    service: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    source: str
+    """alertmanager, or prometheus (its ALERTS series / alerts API)."""

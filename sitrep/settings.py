@@ -150,6 +150,113 @@ class OpenSearchSettings(_Section):
         return [self.url] if isinstance(self.url, str) else list(self.url)
 
 
+_HTTP_SECRETS = ("token", "username", "password")
+_LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+STANDARD_SIGNALS: dict[str, Literal["up", "down"]] = {
+    "requests": "down",
+    "errors": "up",
+    "error_ratio": "up",
+    "latency_p95": "up",
+}
+"""The signals sitrep knows by name, and which direction of change is bad."""
+
+
+def _http_url(section: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{without_userinfo(url)!r} is not an http(s) URL such as http://127.0.0.1:9090")
+    if parts.username or parts.password:
+        raise ConfigError(
+            f"{section}.url must not carry credentials; set SITREP_{section.upper()}__TOKEN, or "
+            f"SITREP_{section.upper()}__USERNAME and SITREP_{section.upper()}__PASSWORD, in the environment"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"{without_userinfo(url)!r}: give the base URL, without ?query or #fragment")
+    return url
+
+
+class _HttpSection(_Section):
+    """An HTTP backend: its URL, and credentials from the environment only."""
+
+    url: str
+    token: SecretStr | None = None
+    """Sent as `Authorization: Bearer <token>`; environment only."""
+    username: SecretStr | None = None
+    password: SecretStr | None = None
+    verify_certs: bool = True
+    ca_certs: Path | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """Per request; transient failures are retried within the tool's deadline."""
+
+    @model_validator(mode="after")
+    def _credentials(self) -> _HttpSection:
+        name = type(self).__name__.removesuffix("Settings").lower()
+        _http_url(name, self.url)
+        env = f"SITREP_{name.upper()}__"
+        if self.token is not None and (self.username is not None or self.password is not None):
+            raise ConfigError(f"{name}: set either {env}TOKEN or a username and password, not both")
+        if (self.username is None) != (self.password is None):
+            raise ConfigError(f"{name}: set both {env}USERNAME and {env}PASSWORD, or neither")
+        return self
+
+
+class SignalQuery(_Section):
+    """A named signal beyond the standard ones: its PromQL and which direction is bad."""
+
+    query: str = Field(min_length=1, max_length=4000)
+    bad: Literal["up", "down"]
+
+
+class PrometheusSettings(_HttpSection):
+    """Prometheus, or anything with its HTTP API (Thanos, Mimir, VictoriaMetrics)."""
+
+    service_label: str = "service"
+    """The label that names a service (job, app, service_name, ...)."""
+    signals: dict[str, str | SignalQuery] = Field(default_factory=dict)
+    """PromQL per signal, with {service} and {range} filled in: requests, errors, error_ratio,
+    latency_p95 as strings; any other name as {query = "...", bad = "up"|"down"}."""
+
+    @field_validator("service_label")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        if not _LABEL_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Prometheus label name such as service or job")
+        return value
+
+    @field_validator("signals")
+    @classmethod
+    def _signals(cls, value: dict[str, str | SignalQuery]) -> dict[str, str | SignalQuery]:
+        for name, signal in value.items():
+            if not _LABEL_NAME.fullmatch(name):
+                raise ValueError(f"signal name {name!r} must be a word such as queue_depth")
+            query = signal if isinstance(signal, str) else signal.query
+            if isinstance(signal, str) and name not in STANDARD_SIGNALS:
+                raise ValueError(
+                    f"signal {name!r} is not one of {', '.join(STANDARD_SIGNALS)}: write it as "
+                    f'{name} = {{ query = "...", bad = "up" }} (bad: the direction that is a problem)'
+                )
+            unknown = sorted({p for p in _PLACEHOLDER.findall(query) if p not in {"service", "range"}})
+            if unknown:
+                raise ValueError(
+                    f"signal {name!r} uses {{{unknown[0]}}}; only {{service}} and {{range}} are filled in"
+                )
+            if not query.strip():
+                raise ValueError(f"signal {name!r} has an empty query")
+        return value
+
+    def signal_queries(self) -> dict[str, tuple[str, Literal["up", "down"]]]:
+        """Each configured signal: its PromQL template and the bad direction."""
+        return {
+            name: (signal, STANDARD_SIGNALS[name]) if isinstance(signal, str) else (signal.query, signal.bad)
+            for name, signal in self.signals.items()
+        }
+
+
+class AlertmanagerSettings(_HttpSection):
+    """Alertmanager: what fires now."""
+
+
 class FieldNames(_Section):
     """Where each fact lives in a structured log line: ECS names by default, dotted or nested."""
 
@@ -210,6 +317,8 @@ class Settings(BaseSettings):
     deploy_log: DeployLogSource | None = None
     files: FilesSource | None = None
     opensearch: OpenSearchSettings | None = None
+    prometheus: PrometheusSettings | None = None
+    alertmanager: AlertmanagerSettings | None = None
     fields: FieldNames = FieldNames()
     health: HealthSettings = HealthSettings()
     output: OutputSettings = OutputSettings()
@@ -349,15 +458,17 @@ def _refuse_secrets_in_file(data: dict[str, Any], path: Path) -> None:
             f"{path}: http_token must not be written in the configuration file; "
             "set SITREP_HTTP_TOKEN in the environment instead"
         )
+    secrets = {"opensearch": _OPENSEARCH_SECRETS, "prometheus": _HTTP_SECRETS, "alertmanager": _HTTP_SECRETS}
     for name, section in data.items():
-        if not (_same_key(name, "opensearch") and isinstance(section, dict)):
+        kind = next((k for k in secrets if _same_key(name, k)), None)
+        if kind is None or not isinstance(section, dict):
             continue
         for key in section:
-            secret = next((s for s in _OPENSEARCH_SECRETS if _same_key(key, s)), None)
+            secret = next((s for s in secrets[kind] if _same_key(key, s)), None)
             if secret is not None:
                 raise ConfigError(
-                    f"{path}: opensearch.{secret} must not be written in the configuration file; "
-                    f"set SITREP_OPENSEARCH__{secret.upper()} in the environment instead"
+                    f"{path}: {kind}.{secret} must not be written in the configuration file; "
+                    f"set SITREP_{kind.upper()}__{secret.upper()} in the environment instead"
                 )
 
 
@@ -379,6 +490,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     opensearch = data.get("opensearch")
     if isinstance(opensearch, dict) and "ca_certs" in opensearch:
         opensearch["ca_certs"] = resolve(opensearch["ca_certs"])
+    for name in ("prometheus", "alertmanager"):
+        section = data.get(name)
+        if isinstance(section, dict) and "ca_certs" in section:
+            section["ca_certs"] = resolve(section["ca_certs"])
     audit = data.get("audit")
     if isinstance(audit, dict) and "path" in audit:
         audit["path"] = resolve(audit["path"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sitrep"
-TOOL_MODULES = {"deploys", "health", "logs", "timeline", "status"}
+TOOL_MODULES = {"deploys", "health", "logs", "timeline", "status", "metrics", "alerts"}
 
 
 def imports(path: Path) -> set[str]:

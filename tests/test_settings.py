@@ -285,3 +285,50 @@ def test_the_cli_says_it_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["status", "--config", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a directory" in err and "Traceback" not in err
+
+
+PROMETHEUS = """
+[prometheus]
+url = "http://127.0.0.1:9090"
+service_label = "app"
+[prometheus.signals]
+requests = 'sum(rate(http_requests_total{app="{service}"}[{range}]))'
+queue_depth = { query = 'max(queue_depth{app="{service}"})', bad = "up" }
+[alertmanager]
+url = "http://127.0.0.1:9093"
+"""
+
+
+def test_prometheus_and_alertmanager_sections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SITREP_PROMETHEUS__TOKEN", "t0ken")
+    settings = load_settings(write(tmp_path / "s.toml", PROMETHEUS))
+    assert settings.prometheus is not None and settings.alertmanager is not None
+    assert settings.prometheus.token is not None and settings.prometheus.token.get_secret_value() == "t0ken"
+    queries = settings.prometheus.signal_queries()
+    assert queries["requests"][1] == "down"
+    assert queries["queue_depth"] == ('max(queue_depth{app="{service}"})', "up")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[prometheus.signals]\nfoo = "up"\n', "bad = "),
+        ("[prometheus.signals]\nerrors = 'x{job}'\n", r"\{job\}"),
+        ('[prometheus.signals]\nq = { query = "x", bad = "sideways" }\n', "bad"),
+        ('service_label = "not a label"\n', "label name"),
+    ],
+)
+def test_prometheus_mistakes_are_named(tmp_path: Path, extra: str, message: str) -> None:
+    text = '[prometheus]\nurl = "http://127.0.0.1:9090"\n'
+    text += extra
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path / "s.toml", text))
+
+
+@pytest.mark.parametrize("section", ["prometheus", "alertmanager"])
+def test_http_credentials_in_the_file_or_url_are_refused(tmp_path: Path, section: str) -> None:
+    with pytest.raises(ConfigError, match=f"SITREP_{section.upper()}__TOKEN"):
+        load_settings(write(tmp_path / "a.toml", f'[{section}]\nurl = "http://x:9"\ntoken = "s"\n'))
+    with pytest.raises(ConfigError, match="must not carry credentials") as caught:
+        load_settings(write(tmp_path / "b.toml", f'[{section}]\nurl = "http://u:hunter2@x:9"\n'))
+    assert "hunter2" not in str(caught.value)

@@ -184,7 +184,36 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     diff.add_argument("--service")
     diff.add_argument("--base", help="compare against this sha (default: the previous deploy)")
 
+    _changed_parser(
+        add(
+            "changed",
+            "which services changed at a moment, by statistics (tool: what_changed)",
+            _tool("what_changed"),
+        )
+    )
+
+    alerts = add("alerts", "alerts firing now, or fired in a range (tool: alerts)", _tool("alerts"))
+    _range(alerts, None)
+    alerts.add_argument("--service")
+
+    metrics = add(
+        "metrics", "a PromQL query summarised per series (tool: query_metrics)", _tool("query_metrics")
+    )
+    metrics.add_argument("query", help="PromQL expression")
+    _range(metrics, "1h")
+    metrics.add_argument("--max-series", dest="max_series", type=int, default=10)
+
     add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
+
+
+def _changed_parser(changed: argparse.ArgumentParser) -> None:
+    changed.add_argument(
+        "--at", help="the onset: ISO-8601 or 15m back (default: latest alert or error onset)"
+    )
+    changed.add_argument("--window", help="how long after --at to judge (default 10m)")
+    changed.add_argument("--baseline", help="how long before --at to compare with (default 30m)")
+    changed.add_argument("--service")
+    changed.add_argument("--top", type=int)
 
 
 def _range(command: argparse.ArgumentParser, default: str | None) -> None:
@@ -206,7 +235,21 @@ def _emit(result: BaseModel, as_json: bool) -> int:
     return 0
 
 
-_TOOL_ARGS = ("service", "since", "until", "limit", "query", "level", "top", "sha", "base")
+_TOOL_ARGS = (
+    "service",
+    "since",
+    "until",
+    "limit",
+    "query",
+    "level",
+    "top",
+    "sha",
+    "base",
+    "at",
+    "window",
+    "baseline",
+    "max_series",
+)
 
 
 def _tool(name: str) -> Callable[[argparse.Namespace], int]:

@@ -9,16 +9,19 @@ from pydantic import BaseModel
 from sitrep.analysis.health import pct
 from sitrep.cli.triage import TriageReport
 from sitrep.results import (
+    Alerts,
     DeployDiff,
     DeployHealth,
     ErrorPatterns,
     IncidentTimeline,
+    QueryMetrics,
     RecentDeploys,
     RiskOut,
     RollbackCandidates,
     SearchLogs,
     SourcesStatus,
     Truncation,
+    WhatChanged,
 )
 
 
@@ -147,7 +150,31 @@ def status(result: SourcesStatus) -> list[str]:
         for s in result.sources
     ]
     lines.append(f"  services: {', '.join(result.services) or 'none'}")
+    lines += [f"  signal {s.name} ({s.origin}, bad {s.bad}): {s.promql}" for s in result.signals]
+    if result.missing_signals:
+        lines.append(f"  signals missing: {', '.join(result.missing_signals)}")
     return ["Sources", *lines, *(f"  hint: {hint}" for hint in result.hints)]
+
+
+def changed(result: WhatChanged) -> list[str]:
+    lines = [
+        f"What changed at {result.at} (before: from {result.baseline_since}; after: to {result.until}; "
+        f"{result.bucket_seconds}s buckets)",
+        f"  {result.summary}",
+    ]
+    for s in result.services:
+        lines.append(f"  {s.service}  score {s.score:g}")
+        lines += [
+            f"    {g.signal} ({g.source}) {g.direction}: {g.before:g} → {g.after:g}, shift {g.shift:g} "
+            f"[{g.interval[0]:g}, {g.interval[1]:g}], p={g.p_value:g} q={g.q_value:g}"
+            for g in s.signals
+        ]
+        lines += [
+            f"    {'new' if p.new else 'more'} {p.pattern_id} {p.before} → {p.after} "
+            f"(q={p.q_value:g}): {p.template}"
+            for p in s.patterns
+        ]
+    return lines + _footer(result)
 
 
 def triage(report: TriageReport) -> list[str]:
@@ -166,7 +193,42 @@ def triage(report: TriageReport) -> list[str]:
     return lines
 
 
+def metrics(result: QueryMetrics) -> list[str]:
+    lines = [
+        f"{result.query}  {result.since} → {result.until}: {result.total_series} series "
+        f"(step {result.step_seconds:g}s)"
+    ]
+    for s in result.series:
+        labels = ",".join(f"{k}={v}" for k, v in s.labels.items()) or "{}"
+        lines.append(f"  {labels}")
+        lines.append(
+            f"    min {_num(s.min)}  median {_num(s.median)}  max {_num(s.max)}  "
+            f"last {_num(s.last)} at {s.last_at or '-'}  ({s.samples} samples)"
+        )
+    return lines + _footer(result)
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def alerts(result: Alerts) -> list[str]:
+    when = "now" if result.since is None else f"{result.since} → {result.until}"
+    lines = [f"Alerts ({result.source}, {when}): {result.total}, {result.firing} firing"]
+    for group in result.groups:
+        services = ", ".join(group.services) or "-"
+        lines.append(
+            f"  {group.name} [{group.severity or '-'}] ×{group.count}  {services}  since {group.first_start}"
+        )
+        for a in group.alerts:
+            end = f" → {a.ends_at}" if a.ends_at else ""
+            lines.append(f"    {a.state:<10} {a.service or '-':<16} {a.starts_at}{end}  {a.summary or ''}")
+    return lines + _footer(result)
+
+
 VIEWS: dict[type[BaseModel], Callable[..., list[str]]] = {
+    QueryMetrics: metrics,
+    Alerts: alerts,
     RecentDeploys: deploys,
     SearchLogs: logs,
     ErrorPatterns: patterns,
@@ -175,6 +237,7 @@ VIEWS: dict[type[BaseModel], Callable[..., list[str]]] = {
     IncidentTimeline: timeline,
     DeployDiff: diff,
     SourcesStatus: status,
+    WhatChanged: changed,
     TriageReport: triage,
 }
 

@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sitrep.domain import LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
+from sitrep.domain import (
+    Alert,
+    LogQuery,
+    LogRecord,
+    MessageGroup,
+    MetricSignal,
+    ScanReport,
+    Series,
+    WindowStats,
+)
 
 
 @dataclass(slots=True)
@@ -62,6 +71,70 @@ class LogSource(Protocol):
         groups over `groups`, traffic, errors and latency percentiles per service over
         `stats`. Either may be empty, and is then not computed. Statistics ignore
         `query.levels`: an error rate is a share of every line."""
+        ...
+
+    def status(self) -> SourceStatus: ...
+
+
+@dataclass(slots=True)
+class SeriesPage:
+    """The answer of a range query: at most the asked number of series, and how many matched."""
+
+    series: list[Series]
+    total: int
+    """Series the query returned before the cap."""
+    step: float
+    """Seconds between samples, as asked of the backend."""
+    notes: list[str] = field(default_factory=list)
+
+
+class MetricsSource(Protocol):
+    """Where metrics live (Prometheus or anything speaking its HTTP API): PromQL range queries,
+    and the health signals each service has."""
+
+    name: str
+
+    def query_range(
+        self, promql: str, start: float, end: float, step: float, *, max_series: int
+    ) -> SeriesPage:
+        """Evaluate `promql` over [start, end] every `step` seconds; at most `max_series` series."""
+        ...
+
+    def signals(self, service: str | None = None) -> list[MetricSignal]:
+        """The health signals known (configured or detected), with their PromQL templates;
+        for `service`, those that have data for it."""
+        ...
+
+    def missing_signals(self) -> list[str]:
+        """Standard signals (requests, errors, latency_p95) neither configured nor detected."""
+        ...
+
+    def services(self) -> set[str]:
+        """Values of the configured service label."""
+        ...
+
+    def status(self) -> SourceStatus: ...
+
+
+@dataclass(slots=True)
+class AlertPage:
+    alerts: list[Alert]
+    notes: list[str] = field(default_factory=list)
+    """What could not be read (e.g. no history without Prometheus)."""
+
+
+class AlertSource(Protocol):
+    """Alerts: what fires now (Alertmanager, or Prometheus' alerts API) and what fired in a
+    range (Prometheus' ALERTS series)."""
+
+    name: str
+
+    def active(self) -> AlertPage:
+        """Alerts firing (or silenced, pending) now."""
+        ...
+
+    def history(self, start: float, end: float) -> AlertPage:
+        """Alerts that fired at some time in [start, end], each with its start and end."""
         ...
 
     def status(self) -> SourceStatus: ...

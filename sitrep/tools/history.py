@@ -7,6 +7,7 @@ the one and hands the records to the other, for every tool that needs the deploy
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from sitrep.analysis.deploys import find_commit, merge_deploys
@@ -93,6 +94,10 @@ def known_services(sources: Sources) -> list[str]:
     names = set(sources.repos) | _logged_services(sources)
     if sources.logs is not None:
         names |= sources.logs.services()
+    if sources.metrics is not None:
+        # A metrics backend that is down costs its names, not the call (sources_status says why).
+        with contextlib.suppress(SourceError):
+            names |= sources.metrics.services()
     return sorted(names)
 
 

@@ -156,6 +156,7 @@ def _pattern_out(found: PatternFound, width: int, known_baseline: bool) -> Patte
         example=clip(found.example, width),
         services=dict(list(found.services.items())[:10]),
         new=(found.baseline_count == 0) if known_baseline else None,
+        baseline_count=found.baseline_count if known_baseline else None,
         label=found.label,
         signal=found.signal,
     )

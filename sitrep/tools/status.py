@@ -1,6 +1,9 @@
 """sources_status: what sitrep can see, and what else could be configured."""
 
-from sitrep.results import SourceOut, SourcesStatus
+from typing import Literal, cast
+
+from sitrep.errors import SourceError
+from sitrep.results import SignalOut, SourceOut, SourcesStatus
 from sitrep.sources.configured import Sources
 from sitrep.sources.protocols import SourceStatus
 from sitrep.tools.context import ToolContext
@@ -18,9 +21,12 @@ def sources_status(ctx: ToolContext) -> SourcesStatus:
     ]
     services = [clip(name, 100) for name in known_services(ctx.sources)]
     hints = _hints(ctx)
+    signals, missing = _signals(ctx, hints)
 
     def build(count: int) -> SourcesStatus:
-        return SourcesStatus(sources=sources, services=services[:count], hints=hints)
+        return SourcesStatus(
+            sources=sources, services=services[:count], signals=signals, missing_signals=missing, hints=hints
+        )
 
     # The sources and hints always; as many service names as fit after them.
     return fit(build, len(services), ctx.settings.output.max_chars)
@@ -46,7 +52,39 @@ def _hints(ctx: ToolContext) -> list[str]:
             'add [files] paths = ["/var/log/app/*.jsonl"], or [opensearch] url = "https://…:9200" and '
             'index = "logs-*", for log search, error patterns and deploy health'
         )
+    if ctx.sources.metrics is None:
+        hints.append('add [prometheus] url = "http://…:9090" for metrics (query_metrics)')
+    if ctx.sources.alerts is None:
+        hints.append('add [alertmanager] url = "http://…:9093" for the alerts firing now')
     return hints
+
+
+def _signals(ctx: ToolContext, hints: list[str]) -> tuple[list[SignalOut], list[str]]:
+    metrics = ctx.sources.metrics
+    if metrics is None:
+        return [], []
+    try:
+        found = metrics.signals()
+        missing = metrics.missing_signals()
+    except SourceError as error:
+        hints.append(f"metric signals unknown: {error}")
+        return [], []
+    signals = [
+        SignalOut(
+            name=signal.name,
+            origin=signal.origin,
+            bad=cast(Literal["up", "down"], signal.bad),
+            promql=clip(signal.query, 500),
+        )
+        for signal in found
+    ]
+    if missing:
+        hints.append(
+            f"metric signals not found: {', '.join(missing)}; sitrep detects OpenTelemetry "
+            "http_server_request_duration_seconds_* and classic http_requests_total{code}, or set them "
+            "as PromQL under [prometheus.signals]"
+        )
+    return signals, missing
 
 
 def statuses(sources: Sources) -> list[SourceStatus]:
@@ -56,4 +94,8 @@ def statuses(sources: Sources) -> list[SourceStatus]:
         found.append(sources.deploy_log.status())
     if sources.logs is not None:
         found.append(sources.logs.status())
+    if sources.metrics is not None:
+        found.append(sources.metrics.status())
+    if sources.alerts is not None and sources.alerts.name != getattr(sources.metrics, "name", None):
+        found.append(sources.alerts.status())
     return found

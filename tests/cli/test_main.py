@@ -53,6 +53,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
             {"service": "checkout", "since": WINDOW[1], "until": WINDOW[3]},
         ),
         (["diff", "v1.4.0"], "deploy_diff", {"sha": "v1.4.0"}),
+        (
+            ["changed", "--at", "2026-11-23T11:20:00Z", "--window", "10m"],
+            "what_changed",
+            {"at": "2026-11-23T11:20:00Z", "window": "10m"},
+        ),
         (["status"], "sources_status", {}),
     ],
 )
@@ -109,7 +114,10 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         "rollback",
         "timeline",
         "diff",
+        "changed",
         "status",
+        "alerts",
+        "metrics",
     }
     for name in commands:
         with pytest.raises(SystemExit) as done:

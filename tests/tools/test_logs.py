@@ -54,6 +54,7 @@ async def test_error_patterns_account_for_every_line_and_flag_the_new_ones(
     assert any("discount_code" in p["template"] for p in new)
     old = [p for p in result["patterns"] if p["new"] is False]
     assert old, "background errors existed before the incident"
+    assert all(p["baseline_count"] == 0 for p in new) and all(p["baseline_count"] > 0 for p in old)
     assert all(
         p["pattern_id"].startswith("p") and p["label"] in ("transient", "persistent", "unknown")
         for p in result["patterns"]
