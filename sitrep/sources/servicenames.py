@@ -6,10 +6,11 @@ first bytes: a file that grew is read on from there; one that was truncated, rew
 replaced (rotation gives the new file a new inode) is read again from the start. Nothing is
 written anywhere.
 
-Within a read, a block of lines in which every line names an already known service (a byte
-pattern: a service key, then a known name in quotes) is passed over without parsing; only
-the other lines are parsed. A line that names a known service in a service key but names
-another service in the configured field as well is the one thing this could miss.
+Within a read, a block is passed over without parsing when it holds as many known names as
+JSON values (`:"checkout"`) as it has lines; otherwise its lines that hold a service key
+followed by a known name are passed over, and the others parsed. What this could miss: a
+service named only in lines that also hold a known name where a service key is expected,
+or a block where lines holding two known names exactly make up for lines holding none.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ class ServiceNames:
         spelled = {key for name in keys for key in (name, name.rsplit(".", 1)[-1])}
         self._keys = b"|".join(re.escape(k.encode()) for k in sorted(spelled))
         self._files: dict[tuple[int, int], _Known] = {}
-        self._pattern: tuple[frozenset[str], re.Pattern[bytes] | None] = (frozenset(), None)
+        self._pattern: tuple[frozenset[str], re.Pattern[bytes] | None, tuple[bytes, ...]] = (
+            frozenset(),
+            None,
+            (),
+        )
 
     def of(self, path: Path, parser: LineParser) -> set[str]:
         """The services `path` names (those found so far when the call's deadline cut the read
@@ -117,15 +122,15 @@ class ServiceNames:
         return lines.stopped_at is None or lines.too_long
 
     def _names_in(self, data: bytes, parser: LineParser, names: set[str]) -> None:
-        pattern = self._known(names)
-        if pattern is not None:
+        pattern, quoted = self._known(names)
+        if quoted:
             lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
-            if len(pattern.findall(data)) == lines:
-                return  # every line names a service already known
+            if sum(data.count(q) for q in quoted) == lines:
+                return  # as many known names in quotes after a colon as lines: one a line
         shortcut = parser.format in ("auto", "plain") and parser.default_service in names
         for line in data.split(b"\n"):
             text = line.strip()
-            if not text or (pattern is not None and pattern.match(line)):
+            if not text or (pattern is not None and pattern.search(line)):
                 continue
             if shortcut and (parser.format == "plain" or not _structured(text)):
                 continue  # its record could name the file's default service only, known already
@@ -133,20 +138,23 @@ class ServiceNames:
             if record is not None and record.service:
                 names.add(record.service)
                 shortcut = parser.format in ("auto", "plain") and parser.default_service in names
+        self._known(names)
 
-    def _known(self, names: set[str]) -> re.Pattern[bytes] | None:
-        """A line holding a service key followed by one of `names` in quotes."""
-        cached, pattern = self._pattern
+    def _known(self, names: set[str]) -> tuple[re.Pattern[bytes] | None, tuple[bytes, ...]]:
+        """A service key followed by one of `names` in quotes (for one line), and each known
+        name as a JSON value (`:"name"`, `: "name"`), counted in a whole block."""
+        cached, pattern, quoted = self._pattern
         if cached == names:
-            return pattern
+            return pattern, quoted
         usable = sorted(n for n in names if n.isascii() and '"' not in n and "\\" not in n)
         if not usable:
-            pattern = None
+            pattern, quoted = None, ()
         else:
             choice = b"|".join(re.escape(n.encode()) for n in usable)
-            pattern = re.compile(rb'(?m)^[^\n]*?"(?:' + self._keys + rb')"\s*:\s*"(?:' + choice + rb')"')
-        self._pattern = (frozenset(names), pattern)
-        return pattern
+            pattern = re.compile(rb'"(?:' + self._keys + rb')"\s*:\s*"(?:' + choice + rb')"')
+            quoted = tuple(f'{gap}"{n}"'.encode() for n in usable for gap in (":", ": "))
+        self._pattern = (frozenset(names), pattern, quoted)
+        return pattern, quoted
 
 
 _LOGFMT_START = re.compile(rb"^[A-Za-z_@][\w.@-]*=")
