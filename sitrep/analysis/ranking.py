@@ -25,19 +25,20 @@ class Ranked:
 def rank_candidates(
     earlier: Sequence[Judged], current: Judged, ref: Reference, rules: HealthRules
 ) -> list[Ranked]:
-    """`earlier`: judged windows of earlier deploys, any order; `current`: the live deploy's window."""
+    """`earlier`: judged windows of earlier deploys, oldest first (the order of the deploy
+    history, which is git's topology for commits of one second); `current`: the live deploy's."""
     current_sha = current.window.deploy.sha
     # A redeploy of the running sha would change nothing, so it is no candidate either.
     pool = [
-        j
-        for j in earlier
+        (age, j)
+        for age, j in enumerate(earlier)
         if not j.window.current and (current_sha is None or j.window.deploy.sha != current_sha)
     ]
-    pool.sort(key=lambda j: (_TIER[j.verdict], -j.window.start))
+    newer_not_healthy = _newer_unhealthy(pool)
+    pool.sort(key=lambda item: (_TIER[item[1].verdict], -item[0]))
     ranked = []
     position_in_tier: dict[str, int] = {}
-    newer_not_healthy = _newer_unhealthy(pool)
-    for rank, judged in enumerate(pool, start=1):
+    for rank, (_, judged) in enumerate(pool, start=1):
         position = position_in_tier.get(judged.verdict, 0)
         position_in_tier[judged.verdict] = position + 1
         score = round(max(0.01, _BASE_SCORE[judged.verdict] - 0.02 * position), 2)
@@ -53,15 +54,13 @@ def rank_candidates(
     return ranked
 
 
-def _newer_unhealthy(pool: Sequence[Judged]) -> dict[int, int]:
-    """For each healthy window, how many later candidate windows were not healthy."""
+def _newer_unhealthy(pool: Sequence[tuple[int, Judged]]) -> dict[int, int]:
+    """For each healthy window, how many later candidate windows were not healthy; `pool`
+    is oldest first."""
     counts = {}
-    for judged in pool:
+    for index, (_, judged) in enumerate(pool):
         if judged.verdict == "healthy":
-            start = judged.window.start
-            counts[id(judged)] = sum(
-                1 for other in pool if other.window.start > start and other.verdict != "healthy"
-            )
+            counts[id(judged)] = sum(1 for _, other in pool[index + 1 :] if other.verdict != "healthy")
     return counts
 
 

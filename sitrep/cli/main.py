@@ -38,6 +38,8 @@ configuration: --config FILE or ${CONFIG_ENV}; SITREP_… environment variables 
 repository of the current directory. Times: durations back from now (90m, 6h, 2d) or ISO-8601."""
 
 DEMO_MARKER = ".sitrep-demo"
+DEMO_SERVER = "sitrep-demo"
+"""The demo's name in Claude Code: not `sitrep`, which a project's `.mcp.json` may hold."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,7 +116,9 @@ def _serve_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 def _demo_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     demo = _add(sub, "demo", common, "write a realistic incident into a directory and triage it", _demo)
     demo.add_argument(
-        "--dir", type=Path, default=Path("sitrep-demo"), help="where to write it (default ./sitrep-demo)"
+        "--dir",
+        type=Path,
+        help="where to write it (default $XDG_STATE_HOME/sitrep/demo, i.e. ~/.local/state/sitrep/demo)",
     )
 
 
@@ -129,7 +133,7 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         return command
 
     triage = add("triage", "deploys, error patterns and rollback candidates for one service", _triage)
-    triage.add_argument("--service", required=True)
+    triage.add_argument("--service", help="the service (default: the only one, when there is one)")
     triage.add_argument("--since", default="1h", help="error-pattern window (default 1h)")
 
     deploys = add("deploys", "recent deploys (tool: recent_deploys)", _tool("recent_deploys"))
@@ -317,9 +321,10 @@ def _demo(args: argparse.Namespace) -> int:
     from sitrep.cli.triage import build_triage
     from sitrep.demo import build_demo
 
-    directory: Path = args.dir.resolve()
+    directory: Path = (args.dir or default_demo_dir()).resolve()
     if (directory / DEMO_MARKER).exists():
         shutil.rmtree(directory)  # our own earlier demo: replace it
+    print(f"Writing a demo incident to {directory} and triaging it …", file=sys.stderr)
     try:
         scenario = build_demo(directory)
     except (FileExistsError, RuntimeError) as error:
@@ -332,6 +337,13 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_demo_dir() -> Path:
+    """Outside any checkout, so the demo's files and its Claude Code server never mix with a
+    repository's own (the sitrep checkout has a `.mcp.json` of its own)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "sitrep" / "demo"
+
+
 def _sitrep_command() -> str:
     """How to start this very sitrep, whether or not it is on PATH."""
     script = Path(sys.argv[0])
@@ -342,15 +354,17 @@ def _sitrep_command() -> str:
 
 def _next_steps(config: Path, service: str) -> str:
     sitrep = _sitrep_command()
+    quoted = shlex.quote(str(config))
     return f"""
 Next, from the shell:
-    {sitrep} rollback --config {config} --service {service}
-    {sitrep} timeline --config {config} --service {service}
+    {sitrep} rollback --config {quoted} --service {service}
+    {sitrep} timeline --config {quoted} --service {service}
 
-Use it from Claude Code, read-only (plan mode):
-    claude mcp add sitrep -- {sitrep} serve --config {config}
+Use it from Claude Code, read-only (plan mode), from any directory:
+    claude mcp add {DEMO_SERVER} -- {sitrep} serve --config {shlex.quote(str(config))}
     claude --permission-mode plan
-  then ask: "checkout is failing: triage it with sitrep", or run the prompt /mcp__sitrep__incident-triage
+  then ask: "checkout is failing: triage it with {DEMO_SERVER}", or run the prompt
+  /mcp__{DEMO_SERVER}__incident-triage (remove it later with: claude mcp remove {DEMO_SERVER})
 """
 
 

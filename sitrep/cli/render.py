@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
@@ -22,6 +23,7 @@ from sitrep.results import (
     SourcesStatus,
     Truncation,
     WhatChanged,
+    WindowOut,
 )
 
 
@@ -35,6 +37,21 @@ def _count(value: int | None) -> str:
 
 def _short(sha: str | None) -> str:
     return (sha or "-")[:10]
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+_EXAMPLE_CHARS = 200
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """One bar a value, from zero (▁) to the largest (█); a space where there is no value."""
+    top = max((v for v in values if v is not None), default=0.0)
+    return "".join(
+        " "
+        if v is None
+        else SPARKS[0 if top <= 0 else min(len(SPARKS) - 1, round(v / top * (len(SPARKS) - 1)))]
+        for v in values
+    )
 
 
 def _footer(result: Truncation) -> list[str]:
@@ -72,14 +89,25 @@ def patterns(result: ErrorPatterns) -> list[str]:
     lines = [
         f"Error patterns {result.since} → {result.until} ({', '.join(result.levels)}): {result.total} lines"
     ]
-    for p in result.patterns:
+    for index, p in enumerate(result.patterns):
         flag = "NEW " if p.new else "    "
         services = ", ".join(f"{name}×{count}" for name, count in p.services.items())
         lines.append(f"  {p.count:>6}  {flag}{p.label:<10} {p.pattern_id}  {p.template}")
         lines.append(f"          first {p.first_seen}  last {p.last_seen}  {services}")
+        if p.example and p.example != p.template and (index == 0 or _mostly_variable(p.template)):
+            lines.append(f"          e.g. {_cut(p.example, _EXAMPLE_CHARS)}")
     if result.other_count:
         lines.append(f"  {result.other_count:>6}  in {result.other_patterns} other pattern(s)")
     return lines + _footer(result)
+
+
+def _mostly_variable(template: str) -> bool:
+    """`POST <*> <*>`: the template hides what a human needs, so the example says it."""
+    return len(re.sub(r"<\*>|\W", "", template)) < 12
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def health(result: DeployHealth) -> list[str]:
@@ -88,14 +116,32 @@ def health(result: DeployHealth) -> list[str]:
         f"Deploy health of {result.service} (typical over {typical.windows} windows: "
         f"error rate {pct(typical.error_rate)}, p95 {_ms(typical.p95_ms)})"
     ]
-    for w in result.windows:
+    oldest_first = result.windows[::-1]
+    if len(oldest_first) > 1:
+        lines += [
+            f"  error rate  {sparkline([w.error_rate for w in oldest_first])}  oldest → newest, "
+            f"highest {_highest(oldest_first, 'error_rate', pct)}",
+            f"  p95         {sparkline([w.p95_ms for w in oldest_first])}  oldest → newest, "
+            f"highest {_highest(oldest_first, 'p95_ms', _ms)}",
+        ]
+    errors = sparkline([w.error_rate for w in result.windows])
+    p95s = sparkline([w.p95_ms for w in result.windows])
+    for w, error_bar, p95_bar in zip(result.windows, errors, p95s, strict=True):
         mark = "*" if w.current else " "
         lines.append(
             f" {mark}{w.version:<10} {_short(w.sha):<10} {w.start} → {w.end}  {w.requests:>7} {w.basis:<9} "
-            f"err {pct(w.error_rate):>7}  p50 {_ms(w.p50_ms):>7} p95 {_ms(w.p95_ms):>7} "
-            f"p99 {_ms(w.p99_ms):>7}  {w.verdict}"
+            f"err {error_bar} {pct(w.error_rate):>7}  p50 {_ms(w.p50_ms):>7} "
+            f"p95 {p95_bar} {_ms(w.p95_ms):>7} p99 {_ms(w.p99_ms):>7}  {w.verdict}"
         )
     return lines + _footer(result)
+
+
+def _highest(windows: Sequence[WindowOut], field: str, show: Callable[[float | None], str]) -> str:
+    values = [(getattr(w, field), w) for w in windows if getattr(w, field) is not None]
+    if not values:
+        return "n/a"
+    value, window = max(values, key=lambda item: item[0])
+    return f"{show(value)} ({window.version}{', current' if window.current else ''})"
 
 
 def _risk(risk: RiskOut) -> str:
@@ -105,6 +151,7 @@ def _risk(risk: RiskOut) -> str:
 
 def rollback(result: RollbackCandidates) -> list[str]:
     lines = []
+    shown: dict[tuple[str, ...], int] = {}  # a risk → the rank it was first listed under
     if result.current:
         h = result.current.health
         lines.append(
@@ -117,7 +164,15 @@ def rollback(result: RollbackCandidates) -> list[str]:
             f"score {c.score}  {c.verdict}"
         )
         lines += [f"      - {reason}" for reason in c.reasons]
-        lines += [_risk(r) for r in c.risks]
+        keys = [(r.severity, r.kind, r.path or "", r.ref or "", r.detail) for r in c.risks]
+        lines += [_risk(r) for r, key in zip(c.risks, keys, strict=True) if key not in shown]
+        repeated = sorted({shown[key] for key in keys if key in shown})
+        if repeated:
+            count = sum(1 for key in keys if key in shown)
+            ranks = ", ".join(f"#{rank}" for rank in repeated)
+            lines.append(f"      risk: also the {count} listed under {ranks}")
+        for key in keys:
+            shown.setdefault(key, c.rank)
         if c.command.command:
             lines.append(f"      command (NOT executed — a human runs it): {c.command.command}")
         else:
@@ -180,14 +235,21 @@ def changed(result: WhatChanged) -> list[str]:
 def triage(report: TriageReport) -> list[str]:
     lines = [f"TRIAGE {report.service} at {report.generated_at}", ""]
     lines += [f"  • {finding}" for finding in report.findings]
-    parts: list[tuple[str, BaseModel | None]] = [
+    parts: list[tuple[str, Truncation | None]] = [
         ("Recent deploys", report.deploys),
         ("Error patterns", report.patterns),
+        ("Deploy windows", report.health),
         ("Rollback candidates", report.rollback),
     ]
+    notes: list[str] = []
     for title, part in parts:
         if part is not None:
-            lines += ["", f"== {title}", *VIEWS[type(part)](part)]
+            # Each part's notes are said once, together, after the parts.
+            notes += [note for note in part.notes if note not in notes]
+            lines += ["", f"== {title}", *VIEWS[type(part)](part.model_copy(update={"notes": []}))]
+    if notes or report.problems:
+        lines += ["", "== Notes"]
+    lines += [f"  note: {note}" for note in notes]
     lines += [f"  problem: {problem}" for problem in report.problems]
     lines += ["", "sitrep is read-only: it ran nothing. A human decides and runs any rollback."]
     return lines

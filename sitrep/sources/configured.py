@@ -44,6 +44,10 @@ class Sources:
     """True when no configuration named a repository and the working directory's was used."""
 
 
+GIT_SECONDS = 10.0
+"""The longest one git process may run (a call's deadline may cut it shorter)."""
+
+
 def build_sources(settings: Settings, *, cwd: Path | None = None) -> Sources:
     configured = list(settings.git)
     discovered = False
@@ -55,7 +59,7 @@ def build_sources(settings: Settings, *, cwd: Path | None = None) -> Sources:
     problems: list[str] = []
     for source in configured:
         try:
-            repos[source.service] = GitRepo(source, timeout=min(10.0, settings.deadline_seconds))
+            repos[source.service] = GitRepo(source, timeout=min(GIT_SECONDS, settings.deadline_seconds))
         except InputError as error:
             problems.append(f"[[git]] {source.service}: {error}")
     metrics = _metrics_source(settings)

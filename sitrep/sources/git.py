@@ -13,6 +13,7 @@ changed file costs a bounded amount of memory and time.
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import selectors
@@ -21,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import IO
 
@@ -33,13 +35,16 @@ from sitrep.sources.protocols import SourceStatus
 READ_SUBCOMMANDS = frozenset(
     {"log", "show", "diff", "rev-parse", "merge-base", "grep", "ls-tree", "cat-file", "for-each-ref"}
 )
-_REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,199}$")
+_REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/+-]{0,199}")
+# What people type after a name: ancestry steps such as HEAD~2, HEAD^, HEAD^2, v1.2.3~1.
+_ANCESTRY = re.compile(r"(?:[~^][0-9]{0,6}){1,20}\Z")
 _TAG_PATTERN = re.compile(r"^[A-Za-z0-9._/*?+-]{1,100}$")
 _SHA = re.compile(r"^[0-9a-f]{4,64}$")
 _FIELD, _RECORD = "\x1f", "\x1e"
 # The commit time before the author and subject: a record cut short keeps what dates it.
 _COMMIT_FORMAT = "%H%x1f%P%x1f%ct%x1f%an%x1f%s%x1e"
 _MAX_HISTORY = 500
+_MAX_LINE = 5000
 MAX_RECORD_BYTES = 16 << 10
 """A record of git's output (a line, a commit, a path) is cut here."""
 MAX_OUTPUT_BYTES = 256 << 20
@@ -63,11 +68,16 @@ _ENV = {
 
 
 def validate_ref(ref: str, *, name: str = "ref") -> str:
-    """A ref or sha a caller named; refuse anything git could read as an option or a range."""
-    if not _REF.match(ref) or ".." in ref or ref.endswith((".lock", "/", ".")) or "//" in ref:
+    """A ref or sha a caller named, with optional ancestry steps (`HEAD~2`, `main^2`); refuse
+    anything git could read as an option, a range, a reflog entry or a path (`-x`, `a..b`,
+    `@{1}`, `HEAD:file`, `^main`)."""
+    steps = _ANCESTRY.search(ref)
+    base = ref[: steps.start()] if steps else ref
+    if not _REF.fullmatch(base) or ".." in base or base.endswith((".lock", "/", ".")) or "//" in base:
         raise InputError(
             f"{name}: {ref!r} is not a commit sha, tag or branch name "
-            "(letters, digits and . _ / + - only, not starting with - or containing ..)"
+            "(letters, digits and . _ / + - only, optionally followed by ~N or ^N as in HEAD~2; "
+            "not starting with - or containing .., @{, : or spaces)"
         )
     return ref
 
@@ -333,9 +343,14 @@ class GitRepo:
         ]
 
     def _tag_deploys(self) -> list[Deploy]:
+        """Tags matching the pattern, newest first, in the branch's topology: a tag on the
+        first-parent line is newer than every tag on an older commit of that line, whatever
+        their dates say; tags of one commit go by date, then version; tags off the line
+        (a hotfix branch) fall in by date."""
         fmt = "%(refname:short)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:unix)"
         out = self._git(
             "for-each-ref",
+            "--sort=-v:refname",
             "--sort=-creatordate",
             f"--format={fmt}",
             f"--count={_MAX_HISTORY}",
@@ -346,6 +361,7 @@ class GitRepo:
             name, obj, peeled, created = ([*line.split("\x1f"), "", "", "", ""])[:4]
             if created.isdigit():
                 tagged.append((name, peeled or obj, float(created)))
+        tagged = _topological_tags(tagged, self._line_positions())
         details = self.commits([sha for _, sha, _ in tagged])
         deploys = []
         for name, sha, created_at in tagged:
@@ -362,6 +378,13 @@ class GitRepo:
                 )
             )
         return deploys
+
+    def _line_positions(self) -> dict[str, int]:
+        """sha → its place on the deploy branch's first-parent line, 0 for the newest."""
+        out = self._git(
+            "log", "--first-parent", f"--max-count={_MAX_LINE}", "--format=%H", refs=[self.branch]
+        )
+        return {sha: index for index, sha in enumerate(out.split())}
 
     def changes(self, base: str, head: str) -> list[FileChange]:
         """Files changed from `base` to `head`, with line counts."""
@@ -490,6 +513,22 @@ def discover_repo(cwd: Path) -> GitSource | None:
     except (SourceResponseError, SourceUnavailable, SourceTimeout):
         return None
     return GitSource(service=top.name, repo=top, branch=branch or "HEAD")
+
+
+def _topological_tags(
+    tagged: list[tuple[str, str, float]], line: dict[str, int]
+) -> list[tuple[str, str, float]]:
+    """(name, sha, created) newest first by date (then version) → newest first by topology."""
+    on_line = [(index, tag) for index, tag in enumerate(tagged) if tag[1] in line]
+    # Oldest first: the older commit first, then the older tag, then the lower version.
+    on_line.sort(key=lambda item: (-line[item[1][1]], item[1][2], -item[0]))
+    # Where a tag is dated after a newer one (made later on an old commit), it falls in at the
+    # newer one's date.
+    times = list(accumulate((tag[2] for _, tag in reversed(on_line)), min))[::-1]
+    keyed = [(when, tag) for when, (_, tag) in zip(times, on_line, strict=True)]
+    off_line = [(tag[2], tag) for tag in reversed(tagged) if tag[1] not in line]
+    merged = heapq.merge(keyed, off_line, key=lambda item: item[0])
+    return [tag for _, tag in merged][::-1]
 
 
 def _parse_commits(records: Iterable[str]) -> Iterator[Commit]:

@@ -144,7 +144,7 @@ def rollback_candidates(
         notes.append("the current deploy's window looks healthy; rolling back may not help")
     if not ranked:
         notes.append("no earlier deploy to roll back to")
-    walk, walk_note = _walk(ctx, service, ranked, current)
+    walk, walk_note = _walk(ctx, service, ranked, found.judged)
     notes += walk_note
     candidates = []
     for r in ranked:
@@ -171,16 +171,17 @@ def rollback_candidates(
 
 
 def _walk(
-    ctx: ToolContext, service: str, ranked: list[Ranked], current: Judged
+    ctx: ToolContext, service: str, ranked: list[Ranked], judged: list[Judged]
 ) -> tuple[RangeRisks | None, list[str]]:
-    """One walk of the commits from the oldest candidate to the current deploy, shared by all;
-    with a note when it could not be read."""
+    """One walk of the commits from the oldest candidate to the current deploy (the last of
+    `judged`, which is oldest first), shared by all; with a note when it could not be read."""
     repo = ctx.sources.repos.get(service)
-    dated = sorted((r.judged.window.start, sha) for r in ranked if (sha := r.judged.window.deploy.sha))
-    head = current.window.deploy.sha
-    if repo is None or not dated or not head:
+    chosen = {id(r.judged) for r in ranked}
+    shas = [sha for j in judged if id(j) in chosen and (sha := j.window.deploy.sha)]
+    head = judged[-1].window.deploy.sha
+    if repo is None or not shas or not head:
         return None, []
-    oldest = dated[0][1]
+    oldest = shas[0]
     try:
         return RangeRisks.walk(repo, oldest, head), []
     except SitrepError as error:

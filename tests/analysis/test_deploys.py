@@ -53,3 +53,27 @@ def test_windows_run_to_the_next_live_deploy_and_skip_failed_ones() -> None:
         ("3", at(2), NOW_S, True),
     ]
     assert windows[0].minutes == 240
+
+
+def test_git_order_stands_for_deploys_of_one_second() -> None:
+    # git lists newest first; three commits of one rebase merge share a second.
+    from_git = {"svc": [Deploy("svc", v, at(1), source="git") for v in ("head", "pr2", "pr1")]}
+    merged = merge_deploys([], from_git, {})
+    assert [d.version for d in merged] == ["pr1", "pr2", "head"]
+    windows = deploy_windows(merged, NOW_S)
+    assert [(w.deploy.version, w.current) for w in windows][-1] == ("head", True)
+
+
+def test_an_old_deploy_dated_late_gets_an_empty_window() -> None:
+    # A tag made last on the oldest commit: it stays the oldest, and no window runs backwards.
+    deploys = [
+        Deploy("svc", "old", at(1)),
+        Deploy("svc", "mid", at(6)),
+        Deploy("svc", "new", at(3)),
+    ]
+    windows = deploy_windows(deploys, NOW_S)
+    assert [(w.deploy.version, w.start, w.end) for w in windows] == [
+        ("old", at(6), at(6)),
+        ("mid", at(6), at(3)),
+        ("new", at(3), NOW_S),
+    ]

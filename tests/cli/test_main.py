@@ -1,6 +1,9 @@
 """The CLI mirrors the tools: `--json` prints exactly a tool's structured result."""
 
 import json
+import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from sitrep.cli.main import DEMO_MARKER, build_parser, main
+from sitrep.cli.render import SPARKS, render, sparkline
+from sitrep.cli.triage import build_triage
 from sitrep.demo import DemoScenario, build_demo
 from sitrep.results import as_data
 from sitrep.settings import load_settings
@@ -88,6 +93,42 @@ def test_human_output_and_triage(capsys: pytest.CaptureFixture[str], incident: D
     assert code == 0 and set(report) >= {"findings", "deploys", "patterns", "rollback", "problems"}
 
 
+def test_the_triage_report_reads_at_a_glance(incident: DemoScenario) -> None:
+    runtime = build_context(load_settings(incident.config_path), clock=lambda: NOW)
+    out = render(build_triage(runtime, "checkout")) + "\n"
+    # The top pattern is `POST <*> <*>`: its example names the endpoint and the status.
+    assert re.search(r"POST <\*> <\*>\n.*\n +e\.g\. POST /api/\S+ 5\d\d\n", out), out
+    # Each window's error rate and p95 drawn oldest → newest; the bad current window is the tallest.
+    error_line = next(line for line in out.splitlines() if line.strip().startswith("error rate  "))
+    bars = error_line.split()[2]
+    assert set(bars) <= set(SPARKS) and len(bars) >= 5 and bars[-1] == "█" and bars.count("█") == 1
+    assert "highest" in error_line and "current" in error_line
+    # A risk is listed under the first candidate that has it; later ones point back to it.
+    risk_lines = [line.strip() for line in out.splitlines() if line.strip().startswith("risk [")]
+    assert risk_lines and len(risk_lines) == len(set(risk_lines))
+    assert "risk: also the" in out and "listed under #1" in out
+    notes = [line for line in out.splitlines() if line.strip().startswith("note:")]
+    assert notes and len(notes) == len(set(notes)) and out.index("== Notes") < out.index(notes[0])
+
+
+def test_sparkline_scales_from_zero_to_the_largest() -> None:
+    assert sparkline([0.0, 0.5, 1.0]) == "▁▅█"
+    assert sparkline([None, 2.0, 2.0]) == " ██"
+    assert sparkline([0.0, 0.0]) == "▁▁" and sparkline([]) == ""
+
+
+def test_triage_without_service_takes_the_only_one(
+    capsys: pytest.CaptureFixture[str], incident: DemoScenario, tmp_path: Path
+) -> None:
+    config = tmp_path / "one.toml"
+    config.write_text(f'[[git]]\nservice = "checkout"\nrepo = "{incident.directory / "checkout"}"\n')
+    code, out, err = run(capsys, "triage", "--config", str(config))
+    assert code == 0, err
+    assert out.startswith("TRIAGE checkout")
+    code, out, err = run(capsys, "triage", "--config", str(incident.config_path))
+    assert (code, out) == (2, "") and "--service is needed: 2 services are known: checkout, payments" in err
+
+
 def test_errors_go_to_stderr_with_exit_code_2(
     capsys: pytest.CaptureFixture[str], incident: DemoScenario, tmp_path: Path
 ) -> None:
@@ -165,6 +206,33 @@ def test_demo_writes_triages_and_replaces_its_own_directory(
     code, _, err = run(capsys, "demo", "--dir", str(other))
     assert code == 2 and "already exists and is not empty" in err
     assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_demo_defaults_outside_the_checkout_and_prints_commands_that_work_anywhere(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "demo")
+    assert code == 0, err
+    target = tmp_path / "state" / "sitrep" / "demo"
+    assert (target / DEMO_MARKER).exists() and not (tmp_path / "sitrep-demo").exists()
+    assert str(target) in err
+    # Not `sitrep`: the name a checkout's .mcp.json (this repository's among them) holds.
+    add = next(line.split() for line in out.splitlines() if "claude mcp add" in line)
+    assert add[:4] == ["claude", "mcp", "add", "sitrep-demo"] and add[4] == "--"
+    rollback = next(line for line in out.splitlines() if " rollback --config " in line)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "SITREP_CONFIG"}
+    done = subprocess.run(
+        shlex.split(rollback), cwd=elsewhere, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and "#1 v1.3.0" in done.stdout, done.stderr
+    # The server's command, asked for the status of the same configuration instead of serving.
+    status = [("status" if word == "serve" else word) for word in shlex.split(" ".join(add[5:]))]
+    done = subprocess.run(status, cwd=elsewhere, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "checkout" in done.stdout, done.stderr
 
 
 def test_console_script_is_installed() -> None:

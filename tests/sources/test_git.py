@@ -78,8 +78,10 @@ def test_changes_risky_lines_and_merges(history: tuple[Repo, dict[str, str]]) ->
 
 @pytest.mark.parametrize(
     "hostile",
-    ["--output=/tmp/x", "-c", "$(touch x)", "../../etc/passwd", "HEAD..main", "a b", "main;ls", "@{-1}", ""],
-)
+    ["--output=/tmp/x", "-c", "$(touch x)", "../../etc/passwd", "HEAD..main", "a b", "main;ls", "@{-1}", "",
+     "@{u}", "main@{1}", "HEAD:app.py", "^main", "HEAD~1..HEAD", "main\n", "HEAD~2 ", "HEAD^{tree}", "HEAD^!",
+     "-x~1", "~1", "HEAD~-1", "main\x00"],
+)  # fmt: skip
 def test_hostile_refs_are_refused_and_change_nothing(
     history: tuple[Repo, dict[str, str]], hostile: str, tmp_path: Path
 ) -> None:
@@ -89,6 +91,17 @@ def test_hostile_refs_are_refused_and_change_nothing(
         git(repo).resolve(hostile)
     assert repo.snapshot() == before
     assert not (tmp_path / "x").exists() and not Path("x").exists()
+
+
+def test_refs_people_type_resolve(history: tuple[Repo, dict[str, str]]) -> None:
+    repo, shas = history
+    source = git(repo)
+    assert source.resolve("HEAD") == shas["three"]
+    assert source.resolve("HEAD~1") == source.resolve("HEAD^") == source.resolve("main~") == shas["merge"]
+    assert source.resolve("HEAD^^") == source.resolve("HEAD~2") == shas["two"]
+    assert source.resolve("HEAD~1^2") == shas["feature"]
+    assert source.resolve("v2.0~3") == shas["one"]
+    assert [c.sha for c in source.range_commits("HEAD~2", "HEAD", 10)] == [shas["three"], shas["merge"]]
 
 
 def test_unknown_commit_names_the_repository(history: tuple[Repo, dict[str, str]]) -> None:
