@@ -296,7 +296,7 @@ class ChangedPattern(Result):
 
 class ChangedService(Result):
     service: Untrusted
-    score: float = Field(description="-log10 of its strongest q-value.")
+    score: float = Field(description="Its strongest change, in its usual spreads (shift / robust spread).")
     signals: list[ChangedSignal]
     patterns: list[ChangedPattern]
 
