@@ -23,7 +23,18 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["Call", "Cancelled", "check", "current", "expired", "once", "time_left", "tool_call", "touched"]
+__all__ = [
+    "Call",
+    "Cancelled",
+    "check",
+    "current",
+    "expired",
+    "once",
+    "source_not_ok",
+    "time_left",
+    "tool_call",
+    "touched",
+]
 
 RESERVE_SHARE = 0.1
 """The share of a call's deadline kept back from the sources, to build the answer from
@@ -37,12 +48,20 @@ class Call:
     deadline: float
     """time.monotonic() when the call must have answered."""
     reserve: float
+    started: float = 0.0
     sources: set[str] = field(default_factory=set)
     timed_out: bool = False
     cancelled: bool = False
     """Set by the server when it stops waiting for the call; the work must then stop."""
     memo: dict[Hashable, Any] = field(default_factory=dict)
     """Answers already read in this call, by query (see `once`)."""
+    not_ok: dict[str, str] = field(default_factory=dict)
+    """Sources this call needed and could not use, with why (see `source_not_ok`)."""
+    progress: Callable[[float, float, str], None] | None = None
+    """Told (seconds spent, seconds allowed, a message) now and then while the call reads,
+    when the client asked for progress; see `check`."""
+    reported: float = 0.0
+    """time.monotonic() of the last progress report."""
 
 
 class Cancelled(BaseException):
@@ -55,8 +74,11 @@ _CURRENT: ContextVar[Call | None] = ContextVar("sitrep_call", default=None)
 
 @contextmanager
 def tool_call(tool: str, seconds: float) -> Iterator[Call]:
-    """Run the body as one tool call that must answer within `seconds`."""
-    call = Call(tool, time.monotonic() + seconds, max(MIN_RESERVE, RESERVE_SHARE * seconds))
+    """Run the body as one tool call that must answer within `seconds` (`inf`: no deadline,
+    as on the command line, where the human decides when to give up)."""
+    reserve = max(MIN_RESERVE, RESERVE_SHARE * seconds) if seconds < float("inf") else 0.0
+    started = time.monotonic()
+    call = Call(tool, started + seconds, reserve, started=started, reported=started)
     token = _CURRENT.set(call)
     try:
         yield call
@@ -82,11 +104,25 @@ def expired() -> bool:
     return time_left() <= 0
 
 
+PROGRESS_EVERY = 1.0
+"""Seconds between two progress reports of one call."""
+
+
 def check() -> None:
-    """Raise `Cancelled` if this call has been given up on; cheap enough for every line read."""
+    """Raise `Cancelled` if this call has been given up on; cheap enough for every line read.
+    Every loop that reads calls it, so it is also where a long call reports its progress."""
     call = _CURRENT.get()
-    if call is not None and call.cancelled:
+    if call is None:
+        return
+    if call.cancelled:
         raise Cancelled(call.tool)
+    if call.progress is not None:
+        now = time.monotonic()
+        if now - call.reported >= PROGRESS_EVERY:
+            call.reported = now
+            allowed = call.deadline - call.started
+            spent = now - call.started
+            call.progress(spent, allowed, f"{call.tool}: reading, {spent:.0f} s of at most {allowed:.0f} s")
 
 
 def once(key: Hashable, read: Callable[[], T]) -> T:
@@ -99,6 +135,14 @@ def once(key: Hashable, read: Callable[[], T]) -> T:
     if key not in call.memo:
         call.memo[key] = read()
     return typing.cast(T, call.memo[key])
+
+
+def source_not_ok(source: str, detail: str) -> None:
+    """Record that this call could not use `source` (the first reason is kept): the answer
+    then says so at its top, so a broken source never looks like a quiet system."""
+    call = _CURRENT.get()
+    if call is not None:
+        call.not_ok.setdefault(source, detail)
 
 
 def touched(source: str) -> None:

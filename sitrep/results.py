@@ -45,6 +45,10 @@ def as_json(result: BaseModel) -> str:
 
 
 class Truncation(Result):
+    sources_not_ok: list[Untrusted] = Field(
+        default_factory=list,
+        description="Sources this answer needed that failed, and why: it is incomplete; tell the human.",
+    )
     truncated: bool = Field(
         default=False, description="True when items were left out to fit the output budget."
     )
@@ -315,7 +319,7 @@ class ChangedPattern(Result):
 
 class ChangedService(Result):
     service: Untrusted
-    score: float = Field(description="-log10 of its strongest q-value.")
+    score: float = Field(description="Its strongest change, in its usual spreads (shift / robust spread).")
     signals: list[ChangedSignal]
     patterns: list[ChangedPattern]
 

@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from sitrep.errors import ConfigError
 
@@ -371,10 +371,66 @@ def load_settings(config: Path | None = None) -> Settings:
     if config is not None:
         values = _read_toml(config)
         values["config_path"] = config.resolve()
+    _refuse_misspelt_variables()
     try:
         return Settings(**values)
     except ValidationError as error:
         raise ConfigError(_describe(error, config)) from None
+    except SettingsError as error:
+        # A nested value (a list, a section) given as an environment variable that is not JSON.
+        field = re.search(r'field "([^"]+)"', str(error))
+        names = _env_names(field.group(1)) if field else []
+        where = " or ".join(names) or "a SITREP_… environment variable"
+        raise ConfigError(
+            f"environment variable {where}: not valid JSON; give a list or a section as JSON, "
+            """e.g. SITREP_FILES__PATHS='["/var/log/app/*.log"]'"""
+        ) from None
+
+
+_NOT_SETTINGS = frozenset(
+    {
+        CONFIG_ENV,
+        # The project's scripts and tests read these; none is a setting.
+        "SITREP_CLIENTS_BIN",
+        "SITREP_CLIENTS_CACHE",
+        "SITREP_HOSTILE_EXAMPLES",
+        "SITREP_OPENSEARCH_CACHE",
+        "SITREP_OPENSEARCH_USER",
+        "SITREP_PROMETHEUS_STATE",
+        "SITREP_TEST_PROMETHEUS_STATE",
+        "SITREP_UPDATE_SNAPSHOTS",
+        "SITREP_VENV",
+    }
+)
+"""SITREP_… variables that are read elsewhere, not settings."""
+
+
+def _env_names(prefix: str) -> list[str]:
+    """The SITREP_… variables set in the environment for the setting `prefix` or inside it."""
+    wanted = f"SITREP_{prefix}".upper()
+    return sorted(
+        name for name in os.environ if name.upper() == wanted or name.upper().startswith(wanted + "__")
+    )
+
+
+def _refuse_misspelt_variables() -> None:
+    """A SITREP_… variable that names no setting is ignored by the loader: a typo in one
+    (SITREP_DEADLNE_SECONDS) would silently change nothing. One close to a setting's name is
+    refused with that name."""
+    fields = [name.upper() for name in Settings.model_fields if name != "config_path"]
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if not upper.startswith("SITREP_") or upper in _NOT_SETTINGS:
+            continue
+        top = upper.removeprefix("SITREP_").split("__")[0]
+        if top in fields:
+            continue
+        close = difflib.get_close_matches(top, fields, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"environment variable {name} names no setting (did you mean SITREP_{close[0]}?); "
+                "rename or unset it"
+            )
 
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -505,10 +561,29 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
 def _describe(error: ValidationError, config: Path | None) -> str:
     where = f"{config}" if config else "configuration"
     problems = [_describe_one(item) for item in error.errors()]
-    return f"{where}: " + "; ".join(problems)
+    from_file = [text for variable, text in problems if variable is None]
+    from_env = [f"environment variable {variable}: {text}" for variable, text in problems if variable]
+    described = [f"{where}: " + "; ".join(from_file)] if from_file else []
+    return "; ".join(described + from_env)
 
 
-def _describe_one(item: Any) -> str:
+def _describe_one(item: Any) -> tuple[str | None, str]:
+    """The environment variable the bad value came from (None: the file), and what is wrong."""
+    return _variable(item["loc"]), _problem(item)
+
+
+def _variable(loc: tuple[int | str, ...]) -> str | None:
+    """The SITREP_… variable that set the value at `loc`, or a section holding it."""
+    names = [str(part) for part in loc if not isinstance(part, int)]
+    for depth in range(len(names), 0, -1):
+        wanted = "SITREP_" + "__".join(names[:depth]).upper()
+        found = next((name for name in os.environ if name.upper() == wanted), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _problem(item: Any) -> str:
     key = _key(item["loc"])
     kind = item["type"]
     if kind == "missing":

@@ -42,6 +42,39 @@ def test_environment_overrides_the_file_with_nesting(tmp_path: Path, monkeypatch
     assert settings.output.max_chars == 4000
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("SITREP_DEPLOY_LOG__PAHT", "x", "environment variable SITREP_DEPLOY_LOG__PAHT: `deploy_log.paht`"),
+        (
+            "SITREP_DEADLINE_SECONDS",
+            "abc",
+            "environment variable SITREP_DEADLINE_SECONDS: `deadline_seconds`",
+        ),
+        (
+            "SITREP_OUTPUT__MAX_CHARS",
+            "5",
+            "environment variable SITREP_OUTPUT__MAX_CHARS: `output.max_chars`",
+        ),
+        (
+            "SITREP_DEADLNE_SECONDS",
+            "3",
+            "SITREP_DEADLNE_SECONDS names no setting (did you mean SITREP_DEADLINE",
+        ),
+        ("SITREP_FILES__PATHS", "x.log", "environment variable SITREP_FILES__PATHS: not valid JSON"),
+    ],
+)
+def test_a_bad_environment_override_names_the_variable_not_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, says: str
+) -> None:
+    config = write(tmp_path / "sitrep.toml", '[deploy_log]\npath = "d.jsonl"\n')
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert says in str(caught.value)
+    assert str(config) not in str(caught.value), "the file is not to blame"
+
+
 def test_sitrep_config_variable_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = write(tmp_path / "x.toml", "[files]\npaths = ['a.log']\n")
     monkeypatch.setenv("SITREP_CONFIG", str(config))

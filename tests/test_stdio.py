@@ -10,9 +10,16 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from sitrep.demo import DemoScenario, build_demo
+from sitrep.tools import READ_TOOLS
 
 pytestmark = pytest.mark.anyio
-SITREP = str(Path(sys.executable).parent / "sitrep")
+ROOT = Path(__file__).parents[1]
+
+
+def sitrep(*args: str) -> StdioServerParameters:
+    """`sitrep ARGS` over stdio, this checkout's code (`-m` from the checkout: the installed
+    console script could be another worktree's)."""
+    return StdioServerParameters(command=sys.executable, args=["-m", "sitrep", *args], cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +30,9 @@ def incident(tmp_path_factory: pytest.TempPathFactory) -> DemoScenario:
 
 @pytest.fixture
 async def session(incident: DemoScenario) -> AsyncIterator[Client]:
-    server = StdioServerParameters(command=SITREP, args=["serve", "--config", str(incident.config_path)])
-    async with Client(server, read_timeout_seconds=60) as client:
+    async with Client(
+        sitrep("serve", "--config", str(incident.config_path)), read_timeout_seconds=60
+    ) as client:
         yield client
 
 
@@ -39,7 +47,8 @@ async def test_the_incident_end_to_end(session: Client, incident: DemoScenario) 
         "incident_timeline": {"service": "checkout"},
         "deploy_diff": {"sha": incident.bad_sha},
     }
-    assert sorted(t.name for t in (await session.list_tools()).tools) == sorted(calls)
+    listed = {t.name for t in (await session.list_tools()).tools}
+    assert listed == {t.__name__ for t in READ_TOOLS} and set(calls) <= listed
     outputs: dict[str, dict] = {}  # type: ignore[type-arg]
     texts = []
     for tool, arguments in calls.items():
@@ -69,3 +78,19 @@ async def test_the_incident_end_to_end(session: Client, incident: DemoScenario) 
 async def test_prompts_over_stdio(session: Client) -> None:
     prompt = await session.get_prompt("incident-triage", {"service": "checkout"})
     assert "error_patterns" in prompt.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_an_invalid_configuration_is_told_by_every_tool(tmp_path: Path) -> None:
+    """A server that exits shows in the client as "Connection closed" and nothing more: it
+    starts anyway, and every tool answers with what to fix."""
+    config = tmp_path / "sitrep.toml"
+    config.write_text('[deploy_log]\npth = "deploys.jsonl"\n')
+    async with Client(sitrep("serve", "--config", str(config)), read_timeout_seconds=60) as client:
+        tools = (await client.list_tools()).tools
+        assert len(tools) == len(READ_TOOLS)
+        for tool in tools:
+            result = await client.call_tool(tool.name, {})
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert result.is_error, f"{tool.name}: {text}"
+            assert "configuration is invalid" in text and "`deploy_log.pth` is not a known key" in text, text
+            assert str(config) in text

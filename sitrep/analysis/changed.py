@@ -2,10 +2,24 @@
 
 A signal is one service's series of per-bucket values before and after the moment (log
 volume, error lines, log latency, one pattern's count, or any metric series). Each is judged
-by `judge.judge`; the p-values of all of them are corrected together (Benjamini–Hochberg), so
-testing many services and patterns does not manufacture discoveries. A service's score is its
-strongest evidence: -log10 of the smallest corrected p-value among the changes that moved the
-way that hurts.
+by `judge.judge`; each service's p-values are combined (Simes) and the services' corrected
+together (Benjamini–Hochberg), so testing many services and patterns does not manufacture
+discoveries (see `rank_services`). Significance only admits a
+change; how strong it is is measured on the signal's own scale (`strength`): the Hodges–Lehmann
+shift over the reference's robust spread (1.4826 × its median absolute deviation), so a busy
+service's tiny but very significant wobble does not outrank a quiet service that moved far out of
+its usual range. A service's score is the strength of its strongest admitted change. Two rules
+keep evidence about *other* services out of a service's score:
+
+- Common shifts: a signal that changed the way that hurts for most of the services carrying it
+  (more than half, of at least three) moved with the load or the platform, not with any one
+  service; it is not evidence against any of them (`common_signals`).
+- Own time: latency measured where a service serves requests includes the time it waits on
+  the services it calls. When a service has both a serving-side latency `X` and a calling-side
+  latency `client X` or `client_X` (OpenTelemetry's http.server.request.duration and
+  http.client.request.duration; any configured pair named so), its own time `X self` =
+  X − client X is judged instead of X, and client X is not evidence against it: a slow callee
+  raises its callers' server and client latency together, their own time stays put (`own_time`).
 
 Nothing here knows where the series come from: a metrics source hands in `SignalSeries` the
 same way the log-derived ones are built (`log_signals`).
@@ -13,7 +27,6 @@ same way the log-derived ones are built (`log_signals`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -26,11 +39,15 @@ __all__ = [
     "ServiceChange",
     "SignalChange",
     "SignalSeries",
+    "common_signals",
     "covered_buckets",
     "judge_onset",
     "log_signals",
+    "own_time",
     "pattern_signals",
     "rank_services",
+    "robust_spread",
+    "simes",
 ]
 
 LEVEL = 0.05
@@ -42,6 +59,12 @@ significant with enough samples and mean nothing; set before any benchmark was r
 Kayenta sets an effect-size limit, and not fitted to any data set."""
 SHORTEST_ONSET = 4
 """Fewest buckets after the moment judged on their own (see `judge_onset`)."""
+CLIENT = ("client ", "client_")
+"""Prefixes naming a calling-side latency paired with a serving-side one (see `own_time`)."""
+SELF = " self"
+"""The suffix naming a service's own time derived from such a pair."""
+MAD_TO_SIGMA = 1.4826
+"""Scales a median absolute deviation to a normal distribution's standard deviation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +90,13 @@ class SignalChange:
 
     @property
     def discovered(self) -> bool:
-        return self.change.worse and self.change.enough and self.material and self.q_value <= LEVEL
+        return (
+            self.change.worse
+            and self.change.enough
+            and self.material
+            and self.change.p_value <= LEVEL
+            and self.q_value <= LEVEL
+        )
 
     @property
     def material(self) -> bool:
@@ -75,6 +104,12 @@ class SignalChange:
         rare pattern's median is zero on both sides)."""
         before, after = _mean(self.series.before), _mean(self.series.after)
         return after != before and abs(after - before) >= MATERIAL * abs(before)
+
+    @property
+    def strength(self) -> float:
+        """The shift in units of the reference's robust spread (see `robust_spread`)."""
+        shift = max(abs(self.change.shift), abs(_mean(self.series.after) - _mean(self.series.before)))
+        return shift / robust_spread(self.series.before, self.series.after)
 
 
 @dataclass(slots=True)
@@ -86,30 +121,133 @@ class ServiceChange:
 
 
 def rank_services(series: Iterable[SignalSeries]) -> tuple[list[ServiceChange], int]:
-    """Every signal judged and corrected together; services with at least one discovery,
-    strongest evidence first (ties: larger effect, then more discoveries, then name). Also
-    returns how many signals were tested."""
+    """Which services changed, strongest first. The question is about services, so the
+    false-discovery correction is too: each service's signals are combined into one p-value
+    (Simes: valid whatever their positive dependence), and those are corrected together
+    (Benjamini–Hochberg), so a service with 200 patterns is not favoured over one with five
+    signals, and one far-off signal of a quiet service is not drowned by every other service's
+    patterns. In a changed service, the signals that moved the way that hurts at p ≤ LEVEL,
+    materially, are its evidence; its score is the largest `strength` among them (ties:
+    smaller q-value, more signals, name). Own time replaces serving-side latency where a
+    calling-side pair exists, and common shifts are left out (see the module's docstring). A
+    signal's `q_value` is its service's. Also returns how many signals were tested."""
     judged: list[tuple[SignalSeries, Change]] = []
-    for signal in series:
+    for signal in own_time(list(series)):
         check()
         judged.append((signal, judge_onset(signal)))
-    q_values = adjust_fdr([change.p_value for _, change in judged])
-    by_service: dict[str, list[SignalChange]] = {}
-    for (signal, change), q in zip(judged, q_values, strict=True):
-        by_service.setdefault(signal.service, []).append(SignalChange(signal, change, q))
+    by_service: dict[str, list[tuple[SignalSeries, Change]]] = {}
+    for signal, change in judged:
+        by_service.setdefault(signal.service, []).append((signal, change))
+    names = list(by_service)
+    q_values = adjust_fdr([simes([change.p_value for _, change in by_service[name]]) for name in names])
+    changes = {
+        name: [SignalChange(signal, change, q) for signal, change in by_service[name]]
+        for name, q in zip(names, q_values, strict=True)
+    }
+    common = common_signals([c for mine in changes.values() for c in mine])
     ranked: list[tuple[tuple[float, float, int, str], ServiceChange]] = []
-    for service, changes in by_service.items():
-        found = [c for c in changes if c.discovered]
+    for service, mine in changes.items():
+        found = [
+            c
+            for c in mine
+            if c.discovered and c.series.name not in common and not c.series.name.startswith(CLIENT)
+        ]
         if not found:
             continue
-        found.sort(key=lambda c: (c.q_value, -abs(c.change.effect), c.series.name))
+        found.sort(key=lambda c: (-c.strength, c.change.p_value, c.series.name))
         best = found[0]
-        score = -math.log10(max(best.q_value, 1e-300))
         ranked.append(
-            ((-score, -abs(best.change.effect), -len(found), service), ServiceChange(service, score, found))
+            (
+                (-best.strength, best.q_value, -len(found), service),
+                ServiceChange(service, best.strength, found),
+            )
         )
     ranked.sort(key=lambda item: item[0])
     return [item for _, item in ranked], len(judged)
+
+
+def simes(p_values: Sequence[float]) -> float:
+    """Simes' combination of p-values into one for "none of these changed": the smallest
+    p_(i)·n/i over the sorted p-values (1 for none)."""
+    ordered = sorted(p_values)
+    count = len(ordered)
+    return min((min(1.0, p * count / rank) for rank, p in enumerate(ordered, 1)), default=1.0)
+
+
+def common_signals(changes: Sequence[SignalChange]) -> set[str]:
+    """The names of signals (patterns aside) discovered for more than half of the services that
+    carry them, when at least three do: a shift shared by most services is the load's or the
+    platform's, not evidence against one of them."""
+    carriers: dict[str, set[str]] = {}
+    moved: dict[str, set[str]] = {}
+    for found in changes:
+        if found.series.pattern is not None:
+            continue
+        carriers.setdefault(found.series.name, set()).add(found.series.service)
+        if found.discovered:
+            moved.setdefault(found.series.name, set()).add(found.series.service)
+    return {
+        name
+        for name, services in carriers.items()
+        if len(services) >= 3 and 2 * len(moved.get(name, ())) > len(services)
+    }
+
+
+def own_time(series: Sequence[SignalSeries]) -> list[SignalSeries]:
+    """Each serving-side latency `X` that has a calling-side pair `client X` of the same service
+    and source, sampled alike, replaced by the service's own time `X self` = X − client X (never
+    below zero); everything else unchanged. The calling side stays in the list (it is judged
+    and shown) but `rank_services` does not count it against the service."""
+    index = {(s.service, s.source, s.name): s for s in series if s.pattern is None}
+    out: list[SignalSeries] = []
+    for signal in series:
+        pair = next(
+            (p for c in CLIENT if (p := index.get((signal.service, signal.source, c + signal.name)))), None
+        )
+        if (
+            signal.pattern is not None
+            or pair is None
+            or len(pair.before) != len(signal.before)
+            or len(pair.after) != len(signal.after)
+        ):
+            out.append(signal)
+            continue
+        out.append(
+            replace(
+                signal,
+                name=signal.name + SELF,
+                before=[max(0.0, a - b) for a, b in zip(signal.before, pair.before, strict=True)],
+                after=[max(0.0, a - b) for a, b in zip(signal.after, pair.after, strict=True)],
+            )
+        )
+    return out
+
+
+def robust_spread(before: Sequence[float], after: Sequence[float]) -> float:
+    """A signal's usual spread: 1.4826 × the median absolute deviation of the reference (the
+    standard deviation, for normal data, that a few outliers in the reference cannot inflate);
+    when over half the reference is one value, the mean absolute deviation of both sides
+    together (a count that was mostly zero); when both sides are constant, 1 (the shift itself
+    is then the strength)."""
+    spread = MAD_TO_SIGMA * _mad(before) if before else 0.0
+    if spread > 0:
+        return spread
+    pooled = [*before, *after]
+    if pooled:
+        centre = _median_of(pooled)
+        spread = sum(abs(v - centre) for v in pooled) / len(pooled)
+    return spread if spread > 0 else 1.0
+
+
+def _mad(values: Sequence[float]) -> float:
+    centre = _median_of(values)
+    return _median_of([abs(v - centre) for v in values])
+
+
+def _median_of(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def judge_onset(signal: SignalSeries) -> Change:

@@ -21,11 +21,13 @@ from pydantic import BaseModel
 
 from sitrep import __version__
 from sitrep.cli.render import render
+from sitrep.deadline import tool_call
 from sitrep.errors import ConfigError, InputError, SitrepError
-from sitrep.results import as_data
+from sitrep.results import SourcesStatus, Truncation, as_data
 from sitrep.settings import CONFIG_ENV, Settings, load_settings
 from sitrep.tools.binding import tool_arguments
 from sitrep.tools.context import ToolContext, build_context
+from sitrep.tools.output import with_sources_not_ok
 
 DESCRIPTION = """\
 sitrep: read-only incident triage. It reads deploys (git, a deploy log), logs and health,
@@ -65,6 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`sitrep logs | head`): not an error worth a traceback.
         sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - stays open until exit by design
         return 0
+    except Exception as error:
+        if args.verbose:
+            raise
+        # A bug of sitrep's: one line, not a page of library frames; --verbose shows them.
+        print(
+            f"sitrep: internal error ({type(error).__name__}: {str(error)[:200]}); "
+            "rerun with --verbose for the traceback",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sitrep {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help=f"TOML configuration file (default: ${CONFIG_ENV})")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logs on stderr")
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug logs and tracebacks on stderr (default: one line a failure)",
+    )
     parser.set_defaults(verbose=False)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _serve_parser(sub, common)
@@ -239,11 +256,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _emit(result: BaseModel, as_json: bool) -> int:
+    """Print the result; 1 (a source failed, as the README says) when it rests on a source
+    that is not ok, so a script cannot take a broken source for a quiet system."""
     if as_json:
         print(json.dumps(as_data(result), indent=2, ensure_ascii=False))
     else:
         print(render(result))
-    return 0
+    if isinstance(result, SourcesStatus):
+        return 0 if all(source.ok for source in result.sources) else 1
+    return 1 if isinstance(result, Truncation) and result.sources_not_ok else 0
 
 
 _TOOL_ARGS = (
@@ -276,8 +297,13 @@ def _tool(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def call_tool(tool: Callable[..., BaseModel], ctx: ToolContext, arguments: dict[str, Any]) -> BaseModel:
-    """Call a tool function as the server would, with its arguments validated the same way."""
-    return tool(ctx, **tool_arguments(tool).validate(arguments))
+    """Call a tool function as the server would: its arguments validated the same way, and
+    the sources it could not use listed at the top of its answer. No deadline: the human at
+    the terminal decides when to give up."""
+    checked = tool_arguments(tool).validate(arguments)
+    with tool_call(tool.__name__, float("inf")) as call:
+        result = tool(ctx, **checked)
+    return with_sources_not_ok(result, call.not_ok)
 
 
 def _patterns(args: argparse.Namespace) -> int:
@@ -310,9 +336,18 @@ def _triage(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from sitrep.server.mcp import build_server
+    from sitrep.server.mcp import build_server, build_unconfigured_server
 
-    settings = _settings(args)
+    try:
+        settings = _settings(args)
+    except ConfigError as error:
+        if args.transport != "stdio":
+            raise
+        # An MCP client shows a server that exits as "Connection closed" and nothing more: serve
+        # anyway, and let every tool tell the model (and so the human) what to fix.
+        print(f"sitrep: error: {error}; serving every tool with this error", file=sys.stderr)
+        build_unconfigured_server(error).run("stdio")
+        return 2
     server = build_server(settings)
     if args.transport == "stdio":
         server.run("stdio")

@@ -305,4 +305,7 @@ VIEWS: dict[type[BaseModel], Callable[..., list[str]]] = {
 
 
 def render(result: BaseModel) -> str:
-    return "\n".join(VIEWS[type(result)](result))
+    failed = result.sources_not_ok if isinstance(result, Truncation) else []
+    # First, before any figure: numbers read without their missing source look like health.
+    warning = [f"SOURCE NOT OK (this answer is incomplete): {text}" for text in failed]
+    return "\n".join([*warning, *VIEWS[type(result)](result)])

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import gzip
 import heapq
+import os
 import re
 import time
 from bisect import bisect_right
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from sitrep.deadline import time_left, touched
-from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats, percentile
+from sitrep.deadline import check, expired, time_left, touched
+from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
+from sitrep.errors import SourceUnavailable
 from sitrep.settings import FieldNames, FilesSource
+from sitrep.sources.filescan import Block, Filter, blocks, candidates, first_time, passes, plan
 from sitrep.sources.globbing import expand
 from sitrep.sources.lines import MAX_LINE_BYTES, LineReader
-from sitrep.sources.logparse import Format, LineParser, parse_timestamp
+from sitrep.sources.logparse import Format, LineParser, field_keys, parse_timestamp
 from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
+from sitrep.sources.servicenames import ServiceNames
+from sitrep.sources.sketch import Quantiles
 from sitrep.timespec import epoch_iso
 
 _TAIL_BYTES = 65536
@@ -40,8 +45,9 @@ class FileLogSource:
         self._fields = fields
         # A flat timestamp key can be read without parsing the whole line, which lets a
         # query for the last hour skip the other 23 cheaply.
-        self._quick_ts = re.compile(r'"' + re.escape(fields.timestamp) + r'"\s*:\s*"([^"]+)"')
-        self._services_cache: dict[tuple[str, int, float], frozenset[str]] = {}
+        self._quick_ts = re.compile(rb'"' + re.escape(fields.timestamp.encode()) + rb'"\s*:\s*"([^"]+)"')
+        self._level_keys = field_keys(fields, "level")
+        self._service_names = ServiceNames(field_keys(fields, "service"))
 
     def paths(self, report: ScanReport | None = None) -> list[Path]:
         """The files the globs match; with `report`, says so there if the deadline cut the
@@ -62,91 +68,166 @@ class FileLogSource:
         return LineParser(self._fields, self._format, default_service=service)
 
     def records(self, query: LogQuery, report: ScanReport) -> Iterator[LogRecord]:
-        """Every matching line, file by file (not globally time-ordered). Reading stops,
-        and says so, when the tool call's deadline comes: a partial answer beats none."""
+        """Every matching line, file by file, the newest file and the newest lines of each
+        first (not globally time-ordered). Reading stops, and says so with the span it
+        covers, when the tool call's deadline comes: a partial answer beats none, and the
+        newest lines are the ones worth having."""
         touched(self.name)
-        for path in self.paths(report):
-            if not (yield from self._file_records(path, query, report)):
+        reading = _Reading(query)
+        for path in self._newest_first(self._readable_paths(report)):
+            if not (yield from self._file_records(path, query, report, reading)):
+                reading.say_cut(report)
                 return
 
+    def _readable_paths(self, report: ScanReport) -> list[Path]:
+        """The files to read; none at all is an error, not an empty answer: a quiet system
+        and a mistyped glob must not look alike (issue 13)."""
+        paths = self.paths(report)
+        if not paths and not report.partial:
+            raise SourceUnavailable(
+                self.name, f"no file matches {', '.join(self._globs)}; check [files] paths"
+            )
+        return paths
+
+    def _newest_first(self, paths: list[Path]) -> list[Path]:
+        """Files most recently written first: rotated files (`app.log.1`, `app.log.2.gz`)
+        hold older lines than the file written to now."""
+
+        def modified(path: Path) -> float:
+            try:
+                return path.stat().st_mtime
+            except OSError:
+                return float("-inf")
+
+        return sorted(paths, key=lambda p: (-modified(p), str(p)))
+
     def _file_records(
-        self, path: Path, query: LogQuery, report: ScanReport
+        self, path: Path, query: LogQuery, report: ScanReport, reading: _Reading | None = None
     ) -> Generator[LogRecord, None, bool]:
         """The matching records of one file; returns False when the deadline stopped it."""
         parser = self._parser(path)
-        needle = query.text.lower() if query.text else None
-        # A line can only belong to a wanted service if it names it, unless the file's
-        # default service is wanted: then lines that name no service match too.
-        names = (
-            None
-            if query.services is None or parser.default_service in query.services
-            else tuple(query.services)
-        )
+        tests = Filter.of(query, parser.default_service, self._level_keys)
         try:
             handle = _open(path)
         except OSError as error:
             report.partial = True
             report.note(f"could not read {path}: {error.strerror or error}")
             return True
-        where = str(path)
         with handle:
-            lines = LineReader(handle)
-            for number, line, cut in lines:
-                if cut:
+            if path.suffix == ".gz":
+                return (yield from self._stream_records(path, handle, parser, tests, query, report, reading))
+            return (yield from self._seek_records(path, handle, parser, tests, query, report, reading))
+
+    def _seek_records(
+        self,
+        path: Path,
+        handle: IO[bytes],
+        parser: LineParser,
+        tests: Filter,
+        query: LogQuery,
+        report: ScanReport,
+        reading: _Reading | None,
+    ) -> Generator[LogRecord, None, bool]:
+        """A file that can be sought: the stretch holding the window, newest block first."""
+        where = str(path)
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            span = plan(handle, size, query, self._time_of(parser))
+        except OSError as error:
+            report.partial = True
+            report.note(f"could not read {path}: {error.strerror or error}")
+            return True
+        needle = query.text.lower() if query.text else None
+        time_of = self._time_of(parser)
+        for block in blocks(handle, span):
+            if block.cut_lines:
+                report.note(f"lines over {MAX_LINE_BYTES >> 20} MiB are read to their first MiB only")
+            for count, (offset, text) in enumerate(candidates(block, tests)):
+                if not count & _CHECK_LINES:
+                    check()
+                    if expired():
+                        report.partial = True
+                        return False
+                line = text[:MAX_LINE_BYTES]
+                if len(text) > MAX_LINE_BYTES:
                     report.note(f"lines over {MAX_LINE_BYTES >> 20} MiB are read to their first MiB only")
-                if names is not None and not any(name in line for name in names):
-                    continue
-                if not self._may_match(line, query):
-                    continue
-                record = parser.parse(line)
+                record = parser.parse_bytes(line)
                 if record is None:
                     if line.strip():
-                        report.skip(where, number)
+                        # Counted once per line across passes: an id that grows as the read
+                        # goes back through the file, as a line number grows read in order.
+                        report.skip(where, _BACKWARDS - offset)
                     continue
+                if reading is not None:
+                    reading.reached(record.ts)
                 if _matches(record, query, needle):
                     yield record
+            if reading is not None:
+                reading.covered(block, time_of)
+        return True
+
+    def _stream_records(
+        self,
+        path: Path,
+        handle: IO[bytes],
+        parser: LineParser,
+        tests: Filter,
+        query: LogQuery,
+        report: ScanReport,
+        reading: _Reading | None,
+    ) -> Generator[LogRecord, None, bool]:
+        """A compressed file, which cannot be sought: read line by line, in order."""
+        where = str(path)
+        needle = query.text.lower() if query.text else None
+        lines = LineReader(handle)
+        for number, raw, cut in lines.raw():
+            if cut:
+                report.note(f"lines over {MAX_LINE_BYTES >> 20} MiB are read to their first MiB only")
+            line = raw.rstrip(b"\r\n")
+            if not line or (tests.active and not passes(line, tests)):
+                continue
+            record = parser.parse_bytes(line)
+            if record is None:
+                if line.strip():
+                    report.skip(where, number)
+                continue
+            if _matches(record, query, needle):
+                yield record
         if lines.too_long:
             report.partial = True
             report.skip(where, lines.stopped_at or 0)
             report.note(f"stopped reading {path} at line {lines.stopped_at:,}: a line of over 64 MiB")
         elif lines.stopped_at is not None:
             report.partial = True
-            report.note(
-                f"stopped reading {path} at line {lines.stopped_at:,}: the call's deadline came; "
-                "counts are low, narrow since or name a service"
-            )
+            report.note(f"stopped reading {path} at line {lines.stopped_at:,}: the call's deadline came")
             return False
+        if reading is not None:
+            reading.whole(path)
         return True
 
-    def _may_match(self, line: str, query: LogQuery) -> bool:
-        match = self._quick_ts.search(line, 0, 200)
-        if match is None:
-            return True
-        ts = parse_timestamp(match.group(1))
-        return ts is None or query.start <= ts < query.end
+    def _time_of(self, parser: LineParser) -> Callable[[bytes], float | None]:
+        def time_of(line: bytes) -> float | None:
+            match = self._quick_ts.search(line, 0, 200)
+            if match is not None:
+                ts = parse_timestamp(match.group(1).decode("ascii", "replace"))
+                if ts is not None:
+                    return ts
+            record = parser.parse_bytes(line)
+            return None if record is None else record.ts
+
+        return time_of
 
     def services(self) -> set[str]:
+        """The services the files name: learned once per file and kept, read on as a file
+        grows (`ServiceNames`), so a call after the first costs a stat per file."""
         touched(self.name)
         names: set[str] = set()
         for path in self.paths():
             if time_left() <= 0:  # the deadline came while listing: the names found so far
                 break
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            key = (str(path), stat.st_size, stat.st_mtime)
-            if key not in self._services_cache:
-                everything = LogQuery(start=float("-inf"), end=float("inf"))
-                report = ScanReport()
-                found = frozenset(
-                    r.service for r in self._file_records(path, everything, report) if r.service
-                )
-                if report.partial:  # cut short by the deadline: not the file's whole list
-                    names |= found
-                    continue
-                self._services_cache[key] = found
-            names |= self._services_cache[key]
+            found = self._service_names.of(path, self._parser(path))
+            if found is not None:
+                names |= found
         return names
 
     def search(self, query: LogQuery, limit: int) -> LogPage:
@@ -227,6 +308,49 @@ class FileLogSource:
         return None
 
 
+_CHECK_LINES = (1 << 12) - 1
+"""The deadline is looked at every 4,096 lines, however short."""
+_BACKWARDS = 1 << 62
+"""Skipped lines of a file read newest first are counted by `_BACKWARDS - offset`: a number
+that grows as the read goes on, as line numbers do when a file is read in order."""
+
+
+class _Reading:
+    """How far back one read has come, to say which span a deadline-cut answer covers."""
+
+    def __init__(self, query: LogQuery) -> None:
+        self._query = query
+        self.oldest: float | None = None
+
+    def reached(self, ts: float) -> None:
+        """A line of this time was read (lines are read newest first)."""
+        if self.oldest is None or ts < self.oldest:
+            self.oldest = ts
+
+    def covered(self, block: Block, time_of: Callable[[bytes], float | None]) -> None:
+        """All of `block` was read."""
+        ts = first_time(block, time_of)
+        if ts is not None:
+            self.reached(ts)
+
+    def whole(self, path: Path) -> None:
+        pass  # a file read to its end adds no cut to say
+
+    def say_cut(self, report: ScanReport) -> None:
+        report.partial = True
+        end = self._query.end
+        if self.oldest is None or self.oldest >= end:
+            report.note("the call's deadline came before any line of the range was read")
+            return
+        since = max(self.oldest, self._query.start)
+        until = "the end of the range" if end == float("inf") else epoch_iso(end)
+        report.note(
+            f"the call's deadline came: this answer covers the newest lines only, from "
+            f"{epoch_iso(since)} to {until}; older lines were not read, so counts are low "
+            "(narrow since or name a service)"
+        )
+
+
 MAX_GROUPED_MESSAGES = 100_000
 """Distinct messages one scan groups: what bounds its memory, as a page of distinct messages
 bounds OpenSearch's."""
@@ -255,12 +379,13 @@ def _group(
 
 
 class _Tally:
-    """One service's counts and durations per window, while streaming."""
+    """One service's counts and durations per window, while streaming; durations in a
+    `Quantiles` (exact while a window is small, within 1% past it: bounded memory)."""
 
     def __init__(self, windows: Sequence[tuple[float, float]]) -> None:
         self.stats = [WindowStats(start, end) for start, end in windows]
         self.line_errors = [0] * len(windows)
-        self.durations: list[list[float]] = [[] for _ in windows]
+        self.durations = [Quantiles() for _ in windows]
 
     def add(self, index: int, record: LogRecord) -> None:
         window = self.stats[index]
@@ -270,7 +395,7 @@ class _Tally:
             window.requests += 1
             window.errors += error or (record.status is not None and record.status >= 500)
             if record.duration_ms is not None:
-                self.durations[index].append(record.duration_ms)
+                self.durations[index].add(record.duration_ms)
         elif error:
             self.line_errors[index] += 1
 
@@ -278,8 +403,7 @@ class _Tally:
         for window, errors, values in zip(self.stats, self.line_errors, self.durations, strict=True):
             if not window.requests:
                 window.errors = errors
-            values.sort()
-            window.p50_ms, window.p95_ms, window.p99_ms = (percentile(values, q) for q in (0.5, 0.95, 0.99))
+            window.p50_ms, window.p95_ms, window.p99_ms = (values.quantile(q) for q in (0.5, 0.95, 0.99))
         return self.stats
 
 

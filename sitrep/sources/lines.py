@@ -39,6 +39,11 @@ class LineReader:
         self.lines_cut = 0
 
     def __iter__(self) -> Iterator[tuple[int, str, bool]]:
+        for number, raw, cut in self.raw():
+            yield number, raw.decode("utf-8", "replace"), cut
+
+    def raw(self) -> Iterator[tuple[int, bytes, bool]]:
+        """As iterating, with each line's bytes as read (newline included), not decoded."""
         readline, limit = self._handle.readline, self._limit
         number = unchecked = 0
         while True:
@@ -59,7 +64,7 @@ class LineReader:
                 if expired():
                     self.stopped_at = number
                     return
-            yield number, raw.decode("utf-8", "replace"), cut
+            yield number, raw, cut
 
     def _discard_rest(self) -> bool:
         """Read past the rest of an over-long line; False if the deadline came first or the

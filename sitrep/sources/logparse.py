@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
+
 from sitrep.domain import LogRecord
 from sitrep.settings import FieldNames
 
@@ -68,6 +70,12 @@ _PLAIN = re.compile(
 # one pass, not one per position (which made a long plain line quadratic).
 _LOGFMT_PAIR = re.compile(r'(?<!\S)([^\s=]++)=("(?:[^"\\]++|\\.)*+"|\S*+)')
 _LOGFMT_START = re.compile(r"^[A-Za-z_@][\w.@-]*=")
+_LOGFMT_START_BYTES = re.compile(rb"^[A-Za-z_@][\w.@-]*=")
+_MAY_START = frozenset(bytes([c]) for c in b"{[0123456789 \t\r\n\x0b\x0c\x1c\x1d\x1e\x1f\xc2\xe1\xe2\xe3") | {
+    b""
+}
+"""First bytes of a line that `parse` might read as JSON or plain text: a brace, a bracket
+or digit (a leading timestamp), or the start of any white space `str.strip` removes."""
 
 
 def normalize_level(value: object) -> str | None:
@@ -82,6 +90,15 @@ def normalize_level(value: object) -> str | None:
         return None  # an object or a list where a level belongs: no level
     text = value[:MAX_LEVEL_CHARS].strip().lower()
     return _LEVELS.get(text, text or None)
+
+
+def field_keys(fields: FieldNames, role: str) -> tuple[str, ...]:
+    """The keys a line may hold `role` (service, level …) under: the configured one, and the
+    usual others when it is the default."""
+    configured: str = getattr(fields, role)
+    if configured != getattr(FieldNames(), role):
+        return (configured,)
+    return (configured, *_FALLBACKS.get(role, ()))
 
 
 def level_spellings(level: str) -> tuple[frozenset[str], frozenset[int]]:
@@ -161,6 +178,7 @@ class LineParser:
 
     def __init__(self, fields: FieldNames, fmt: Format = "auto", default_service: str | None = None):
         self._format = fmt
+        self.format = fmt
         self.default_service = default_service
         self._duration_scale = _UNIT_TO_MS[fields.duration_unit]
         defaults = FieldNames()
@@ -189,6 +207,26 @@ class LineParser:
             return self._from_plain(text)
         except Exception:  # one bad line (nested too deep, odd types) must not stop a read
             return None
+
+    def parse_bytes(self, raw: bytes) -> LogRecord | None:
+        """`parse` of a line as read from a file: an NDJSON line is decoded by orjson straight
+        from its bytes (about twice as fast as `json` on a decoded string); any line orjson
+        refuses (bad UTF-8, NaN, a number out of range, nesting too deep) takes `parse`'s
+        path, so the record is the same either way."""
+        first = raw[:1]
+        if self._format == "auto" and first not in _MAY_START and _LOGFMT_START_BYTES.match(raw) is None:
+            return None  # not JSON, logfmt or a line with a leading timestamp (and no space to strip)
+        if self._format in ("auto", "ndjson") and first == b"{":
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                try:
+                    return self._from_mapping(value) if type(value) is dict else None
+                except Exception:  # as in parse
+                    return None
+        return self.parse(raw.decode("utf-8", "replace"))
 
     def parse_mapping(self, obj: dict[str, Any]) -> LogRecord | None:
         """A document already decoded (an OpenSearch `_source`), read as an NDJSON line is."""

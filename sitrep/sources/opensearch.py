@@ -116,7 +116,7 @@ class OpenSearchLogSource:
         except SourceError as error:
             # Service names are a convenience (validating a `service` argument); the tools
             # that read logs report the same error themselves, and sources_status shows it.
-            logger.warning("OpenSearch services not read: %s", error)
+            logger.debug("OpenSearch services not read: %s", error)
             return set()
 
     def search(self, query: LogQuery, limit: int) -> LogPage:

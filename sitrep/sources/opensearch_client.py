@@ -161,12 +161,11 @@ class GuardedConnection(Urllib3HttpConnection):
         exception: Exception | None = None,
     ) -> None:
         # opensearch-py logs every failed attempt at WARNING with its traceback: retries would
-        # fill stderr. One line each here; the traceback only with --verbose (DEBUG).
+        # fill stderr. Each attempt is a debug line (with --verbose, its traceback too); the
+        # failure itself is said once, by whoever gives up on the read.
         what = f"status {status_code}" if status_code else type(exception).__name__ if exception else "failed"
         detail = f": {str(exception)[:200]}" if exception is not None else ""
-        logger.warning(
-            "OpenSearch %s %s failed after %.3f s (%s%s)", method, full_url, duration, what, detail
-        )
+        logger.debug("OpenSearch %s %s failed after %.3f s (%s%s)", method, full_url, duration, what, detail)
         if exception is not None and logger.isEnabledFor(logging.DEBUG):
             logger.debug("OpenSearch %s %s failure in full", method, full_url, exc_info=exception)
 
@@ -176,6 +175,9 @@ class GuardedConnection(Urllib3HttpConnection):
         for warning in warning_headers:
             logger.debug("OpenSearch warning: %s", warning)
 
+
+POOL_SIZE = 8
+"""Connections kept open per host."""
 
 _WALL_SLACK = 0.25
 """A socket timeout bounds each wait for bytes, not the whole answer: a server that drips
@@ -255,6 +257,9 @@ class ReadOnlyClient:
                 sniffer_timeout=None,
                 sniff_on_connection_fail=False,
                 timeout=config.timeout_seconds,
+                # Calls run at once (the server's concurrent tools, sources_status's parallel
+                # asks): a connection each, not urllib3's "pool is full" warning on stderr.
+                maxsize=POOL_SIZE,
                 observe=self._observe,
                 **_auth(config),
             )

@@ -13,7 +13,7 @@ from sitrep.results import AlertGroupOut, AlertOut, Alerts
 from sitrep.sources.protocols import AlertPage, AlertSource
 from sitrep.timespec import epoch_iso, time_range
 from sitrep.tools.context import ToolContext
-from sitrep.tools.output import clip, fit
+from sitrep.tools.output import clip, fit, source_failed
 from sitrep.tools.params import Until
 
 SEVERITY_ORDER = ("critical", "page", "error", "high", "warning", "warn", "medium", "info", "low", "none")
@@ -36,12 +36,12 @@ def alerts(
     service: Annotated[str | None, Field(description="Only this service's alerts; omit for all.")] = None,
     since: Annotated[
         str | None,
-        Field(description="Omit for what fires now; or a start (90m, 6h, ISO-8601) for what fired since."),
+        Field(description="Omit for what fires now, or a start (90m, 6h, ISO-8601)."),
     ] = None,
     until: Until = None,
 ) -> Alerts:
-    """Alerts firing now (or fired in a range), grouped by name, worst severity first, with
-    service and start time. Labels and annotations are untrusted text."""
+    """Alerts firing now (or fired in a range), grouped by name, worst severity first, with service
+    and start time."""
     source = require_alerts(ctx)
     width = ctx.settings.output.max_text_chars
     if since is None:
@@ -64,7 +64,9 @@ def alerts(
             if isinstance(firing, SourceError):
                 raise
             page = firing
-            page.notes.insert(0, f"alert history unavailable ({error}); showing what fires now")
+            page.notes.insert(
+                0, f"alert history unavailable ({source_failed(error, source.name)}); showing what fires now"
+            )
     found = [a for a in page.alerts if service is None or a.service == service]
     groups = _groups(found, width)
     notes = list(page.notes)

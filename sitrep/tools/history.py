@@ -16,6 +16,7 @@ from sitrep.domain import Commit, Deploy
 from sitrep.errors import InputError, SitrepError, SourceError
 from sitrep.sources.configured import Sources
 from sitrep.sources.git import GitRepo
+from sitrep.tools.output import source_failed
 
 __all__ = ["DeployHistory", "deploy_history", "known_services", "require_service"]
 
@@ -60,7 +61,7 @@ def deploy_history(
             else:
                 from_git[repo.service] = repo.deploys()
         except SitrepError as error:
-            notes.append(f"{repo.name} not read: {error}")
+            notes.append(f"{repo.name} not read: {source_failed(error, repo.name)}")
     return DeployHistory(merge_deploys(logged, from_git, commits), notes)
 
 
@@ -71,7 +72,7 @@ def _logged_deploys(sources: Sources) -> tuple[list[Deploy], list[str]]:
     try:
         read = log.read()
     except SourceError as error:
-        return [], [f"deploy log not read: {error}"]
+        return [], [f"deploy log not read: {source_failed(error, log.name)}"]
     notes = []
     if read.lines_skipped:
         notes.append(f"deploy log: {read.lines_skipped} unreadable line(s) skipped")

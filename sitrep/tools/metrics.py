@@ -41,8 +41,8 @@ def query_metrics(
     until: Until = None,
     max_series: Annotated[int, Field(ge=1, le=50, description="At most this many series.")] = 10,
 ) -> QueryMetrics:
-    """Run a PromQL expression over a range: per series its labels, min, median, max, last value
-    and at most 60 evenly spaced points. Label values are untrusted text."""
+    """Run a PromQL expression over a range: per series its labels, min, median, max, last value and
+    at most 60 evenly spaced points."""
     metrics = require_metrics(ctx)
     first, last = time_range(since, until, ctx.now())
     step = max(1.0, math.ceil((last - first) / (MAX_POINTS * SAMPLES_PER_POINT)))

@@ -7,7 +7,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from sitrep.deadline import source_not_ok
 from sitrep.domain import ScanReport
+from sitrep.errors import SitrepError, SourceError
 from sitrep.redact import sanitize
 from sitrep.results import Truncation, as_json
 
@@ -60,6 +62,28 @@ def fit(build: Callable[[int], M], count: int, max_chars: int, *, total: int | N
         else:
             high = middle - 1
     return made(low)
+
+
+def source_failed(error: SitrepError, source: str) -> str:
+    """`error`, recorded as the failure of the source it names (else `source`) for this call's
+    answer, which then says so at its top (`with_sources_not_ok`); returns it as text."""
+    text = str(error)
+    source_not_ok(error.source if isinstance(error, SourceError) else source, text)
+    return text
+
+
+MAX_NOT_OK_CHARS = 300
+
+
+def with_sources_not_ok(result: M, not_ok: dict[str, str]) -> M:
+    """`result` with the sources the call could not use listed first in it."""
+    if not not_ok or not isinstance(result, Truncation):
+        return result
+    failed = [
+        clip(detail if detail.startswith(f"{name}:") else f"{name}: {detail}", MAX_NOT_OK_CHARS)
+        for name, detail in sorted(not_ok.items())
+    ]
+    return type(result).model_validate({**result.model_dump(), "sources_not_ok": failed})
 
 
 def scan_notes(report: ScanReport) -> list[str]:

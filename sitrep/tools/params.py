@@ -13,21 +13,18 @@ from sitrep.tools.history import require_service
 
 LEVEL_ORDER = ("trace", "debug", "info", "warn", "error", "critical", "fatal")
 
-Service = Annotated[
-    str | None, Field(description="Service name as sources_status lists it; omit for every service.")
-]
-RequiredService = Annotated[str, Field(description="Service name as sources_status lists it.")]
+Service = Annotated[str | None, Field(description="As sources_status lists it; omit for all.")]
+RequiredService = Annotated[str, Field(description="As sources_status lists it.")]
 Until = Annotated[
     str | None,
-    Field(description="End of the range, same forms as since; omit for now."),
+    Field(description="End, same forms as since; omit for now."),
 ]
 
 
 def since_param(default: str) -> object:
-    return Field(
-        description="Start of the range: a duration back from now (90m, 6h, 2d) or an ISO-8601 "
-        f"time. Default {default}."
-    )
+    """`since`'s description; `default` is the parameter's own default, which the schema shows."""
+    del default
+    return Field(description="Start: 90m, 6h, 2d back from now, or ISO-8601.")
 
 
 def require_logs(ctx: ToolContext) -> LogSource:

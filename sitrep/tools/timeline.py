@@ -19,7 +19,7 @@ from sitrep.results import EventOut, IncidentTimeline
 from sitrep.timespec import epoch_iso, time_range
 from sitrep.tools.context import ToolContext
 from sitrep.tools.history import deploy_history
-from sitrep.tools.output import clip_optional, fit, scan_notes
+from sitrep.tools.output import clip_optional, fit, scan_notes, source_failed
 from sitrep.tools.params import Service, Until, optional_service, since_param
 
 BASELINE_SECONDS = 24 * 3600.0
@@ -34,9 +34,9 @@ def incident_timeline(
     since: Annotated[str, since_param("6h")] = "6h",
     until: Until = None,
 ) -> IncidentTimeline:
-    """A chronological timeline: deploys, alerts firing and resolving, the first line of each
-    new error pattern (absent in the 24 h before since), error-rate and latency spikes, and
-    recoveries. `summary` is sitrep's own text; `text` quotes untrusted commit, log or alert text."""
+    """Events in a time range, oldest first: deploys, alerts firing and resolving, new error
+    patterns, error-rate and latency spikes, recoveries. `summary` is sitrep's text; `text`
+    quotes commits, logs or alerts."""
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
     history = deploy_history(ctx.sources, service, end, since=start - MARKER_MARGIN_SECONDS)
@@ -90,7 +90,7 @@ def _log_events(
         )
         summary = summarize_patterns(found.groups, current=1, ungrouped=found.report.ungrouped)
     except SitrepError as error:
-        return [], [f"logs not read: {error}"]
+        return [], [f"logs not read: {source_failed(error, 'logs')}"]
     notes = scan_notes(found.report)
     events = onset_events(summary.patterns) if summary.baseline_total else []
     if not summary.baseline_total:

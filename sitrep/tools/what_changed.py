@@ -30,7 +30,7 @@ from sitrep.results import ChangedPattern, ChangedService, ChangedSignal, WhatCh
 from sitrep.sources.protocols import LogSource, MetricsSource, WindowScan
 from sitrep.timespec import from_epoch, isoformat, parse_duration, parse_time
 from sitrep.tools.context import ToolContext
-from sitrep.tools.output import clip, fit, scan_notes
+from sitrep.tools.output import clip, fit, scan_notes, source_failed
 from sitrep.tools.params import Service, optional_service, require_logs
 
 BUCKET_CHOICES = (5.0, 10.0, 15.0, 30.0, 60.0)
@@ -70,9 +70,9 @@ def what_changed(
     service: Service = None,
     top: Annotated[int, Field(ge=1, le=20, description="Most services shown.")] = 5,
 ) -> WhatChanged:
-    """Services whose signals changed at `at`, strongest evidence first: log volume, error
-    lines, latency, pattern counts and metrics, each tested (Mann-Whitney U, corrected for
-    the number of tests) against the baseline. Templates are untrusted data."""
+    """Services whose signals changed at `at`, strongest evidence first: log volume, error lines,
+    latency, pattern counts and metrics, each tested (Mann-Whitney U, corrected for the number of
+    tests) against the baseline."""
     logs = require_logs(ctx)
     service = optional_service(ctx, service)
     now = ctx.now()
@@ -204,7 +204,7 @@ def _metric_signals(
                     after = [v for ts, v in samples if grid.at <= ts < grid.end]
                     out.append(SignalSeries(name, signal.name, "metrics", bad, before, after))
     except SourceError as error:
-        notes.append(f"metrics left out: {error}")
+        notes.append(f"metrics left out: {source_failed(error, 'metrics')}")
     return out
 
 
@@ -220,7 +220,7 @@ def _default_at(ctx: ToolContext, logs: LogSource, now: datetime, notes: list[st
                 notes.append(f"at: the latest alert's start, {isoformat(moment)}")
                 return moment
         except SourceError as error:
-            notes.append(f"alerts unreadable ({error}); at taken from the logs")
+            notes.append(f"alerts unreadable ({source_failed(error, 'alerts')}); at taken from the logs")
     grid = _Grid(now.timestamp(), (now - ONSET_LOOKBACK).timestamp(), now.timestamp(), 60.0)
     stats = logs.scan(LogQuery(grid.start, grid.end), stats=grid.windows).stats
     errors = [sum(w[i].errors for w in stats.values()) for i in range(len(grid.windows))]

@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -241,3 +242,41 @@ def test_console_script_is_installed() -> None:
         [Path(sys.executable).parent / "sitrep", "--version"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and done.stdout.startswith("sitrep ")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def sitrep(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sitrep", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+    )
+
+
+def test_an_unreachable_cluster_is_one_line_a_failure(tmp_path: Path) -> None:
+    config = tmp_path / "sitrep.toml"
+    config.write_text(f'[opensearch]\nurl = "http://127.0.0.1:{closed_port()}"\ntimeout_seconds = 1\n')
+    status = sitrep("status", "--config", str(config))
+    assert status.returncode == 1, "1: a source failed, as the README says"
+    assert "NOT OK opensearch" in status.stdout and "cannot reach OpenSearch" in status.stdout
+    assert status.stderr.splitlines() == [], "status shows the failure once, on stdout"
+    logs = sitrep("logs", "--config", str(config))
+    (line,) = logs.stderr.splitlines()
+    assert logs.returncode == 1 and line.startswith("sitrep: opensearch: cannot reach OpenSearch at")
+    verbose = sitrep("logs", "--verbose", "--config", str(config))
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
+
+
+def test_status_fails_when_a_glob_matches_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "sitrep.toml"
+    config.write_text('[files]\npaths = ["logs/*.jsonl"]\n')
+    code = main(["status", "--config", str(config)])
+    assert code == 1

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from sitrep.demo import DemoScenario, build_demo
+from sitrep.tools import READ_TOOLS
 
 # `python -m sitrep` from the checkout under test: the `sitrep` script on PATH may belong to
 # another checkout (an editable install points at one tree only).
@@ -88,7 +89,7 @@ MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, 
 @pytest.mark.anyio
 async def test_tools_over_streamable_http(server: str) -> None:
     async with Client(server) as client:
-        assert len((await client.list_tools()).tools) == 8
+        assert len((await client.list_tools()).tools) == len(READ_TOOLS)
         result = await client.call_tool("rollback_candidates", {"service": "checkout"})
         assert not result.is_error and result.structured_content["candidates"][0]["verdict"] == "healthy"  # type: ignore[index]
 

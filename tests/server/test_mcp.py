@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from sitrep.deadline import check
 from sitrep.domain import LogQuery
 from sitrep.server.mcp import READ_TOOLS, build_server
 from sitrep.server.prompts import SKILLS
-from sitrep.settings import Settings
+from sitrep.settings import DeployLogSource, Settings
 from sitrep.sources.configured import Sources
+from sitrep.sources.deploy_log import DeployLog
 from sitrep.sources.protocols import Windows, WindowScan
 from sitrep.tools.context import ToolContext, build_context
 
@@ -42,14 +44,41 @@ async def test_every_tool_is_read_only_typed_and_described(bare: Client) -> None
             tool.annotations.idempotent_hint,
         ) == (True, False, True)
         assert tool.output_schema and tool.description and len(tool.description) > 60
+        assert tool.title, f"{tool.name} has no title: add one to TITLES in sitrep/server/mcp.py"
         for name, spec in tool.input_schema.get("properties", {}).items():
             assert spec.get("description"), f"{tool.name}.{name} has no description"
+
+
+MAX_TOOL_LIST_CHARS = 10_000
+"""Every connected client pays for the tool list in context on every session (issue 13)."""
+
+
+async def test_the_tool_list_is_small(bare: Client) -> None:
+    listing = (await bare.list_tools()).model_dump(mode="json", by_alias=True, exclude_none=True)
+    size = len(json.dumps(listing, separators=(",", ":")))  # as sent on the wire
+    if size > MAX_TOOL_LIST_CHARS:
+        parts = sorted(
+            (
+                (len(json.dumps(tool.get(key, ""), separators=(",", ":"))), f"{tool['name']}.{key}")
+                for tool in listing["tools"]
+                for key in ("description", "inputSchema", "outputSchema")
+            ),
+            reverse=True,
+        )
+        largest = ", ".join(f"{name} {chars:,}" for chars, name in parts[:6])
+        pytest.fail(
+            f"tools/list is {size:,} characters, over {MAX_TOOL_LIST_CHARS:,}. Largest parts: {largest}. "
+            "Trim the tool docstrings (one or two decisive sentences: what it returns, when to call it) "
+            "and the argument descriptions (sitrep/tools/params.py and each tool's Field(description=...)); "
+            "output schemas are sent as outlines (sitrep/server/schemas.py), so a new result field costs "
+            "only its name."
+        )
 
 
 async def test_tool_list_matches_the_snapshot(bare: Client) -> None:
     tools = sorted((await bare.list_tools()).tools, key=lambda t: t.name)
     current = [
-        {"name": t.name, "description": t.description, "input": t.input_schema, "output": t.output_schema,
+        {"name": t.name, "title": t.title, "description": t.description, "input": t.input_schema, "output": t.output_schema,
          "annotations": t.annotations.model_dump(exclude_none=True) if t.annotations else None}
         for t in tools
     ]  # fmt: skip
@@ -124,6 +153,31 @@ async def test_a_stalled_backend_gives_an_answer_within_the_deadline() -> None:
         result = await session.call_tool("search_logs", {"service": "checkout"})
         assert time.monotonic() - started < 2.5
     assert result.is_error and "did not finish within 0.5 s; narrow the time range" in result.content[0].text  # type: ignore[union-attr]
+
+
+class HungStatusLogs(StalledLogs):
+    """Fault injection: a log backend whose health check never answers (a dripping cluster)."""
+
+    def status(self) -> Any:
+        while True:
+            check()  # stops when the call is given up on
+            time.sleep(0.05)
+
+
+async def test_a_hung_source_is_reported_slow_beside_the_others(tmp_path: Path) -> None:
+    log = tmp_path / "deploys.jsonl"
+    log.write_text('{"service": "checkout", "version": "v1", "timestamp": "2026-11-23T10:00:00Z"}\n')
+    settings = Settings(
+        config_path=tmp_path / "sitrep.toml", deadline_seconds=1.0, deploy_log=DeployLogSource(path=log)
+    )
+    runtime = ToolContext(settings, Sources(logs=HungStatusLogs(), deploy_log=DeployLog(settings.deploy_log)))
+    async with Client(build_server(settings, runtime)) as session:
+        result = await session.call_tool("sources_status", {})
+    assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
+    found = {s["name"]: s for s in result.structured_content["sources"]}  # type: ignore[index]
+    assert found["deploy_log"]["ok"], found
+    assert not found["files"]["ok"] and "no answer within" in found["files"]["detail"], found
+    assert result.structured_content["services"] == ["checkout"]  # type: ignore[index]
 
 
 @pytest.mark.parametrize(

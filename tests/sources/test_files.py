@@ -82,7 +82,7 @@ def test_message_groups_tag_each_line_with_its_window(tmp_path: Path) -> None:
         tmp_path, [line(0, "a", "error", "x"), line(50, "a", "error", "y"), line(500, "a", "error", "z")]
     )
     found = src.scan(everything(), groups=[(BASE, BASE + 10), (BASE + 40, BASE + 60)])
-    assert [(i, g.message) for i, g in found.groups] == [(0, "x"), (1, "y")]
+    assert sorted((i, g.message) for i, g in found.groups) == [(0, "x"), (1, "y")]  # newest read first
     assert found.stats == {}
 
 
@@ -104,7 +104,7 @@ def test_one_scan_groups_the_levels_asked_for_and_counts_every_line(
     query = everything(levels=frozenset({"error"}))
     found = src.scan(query, groups=[(BASE, BASE + 60), (BASE + 60, BASE + 120)], stats=[(BASE, BASE + 60)])
     assert passes == 1
-    grouped = [(i, g.message, g.count, g.first_ts - BASE, g.last_ts - BASE) for i, g in found.groups]
+    grouped = sorted((i, g.message, g.count, g.first_ts - BASE, g.last_ts - BASE) for i, g in found.groups)
     assert grouped == [(0, "boom 0", 2, 0, 2), (0, "boom 1", 2, 1, 3), (1, "boom 0", 1, 70, 70)]
     (window,) = found.stats["a"]
     assert (window.events, window.errors) == (5, 4)
@@ -116,7 +116,8 @@ def test_past_the_distinct_message_bound_lines_are_counted_not_grouped(
     monkeypatch.setattr(files, "MAX_GROUPED_MESSAGES", 2)
     src = source(tmp_path, [line(i, "a", "error", f"m{i % 3}") for i in range(9)])
     found = src.scan(everything(), groups=[(BASE, BASE + 60)])
-    assert sorted((g.message, g.count) for _, g in found.groups) == [("m0", 3), ("m1", 3)]
+    # The newest lines are read first: the messages seen first are the newest two.
+    assert sorted((g.message, g.count) for _, g in found.groups) == [("m1", 3), ("m2", 3)]
     assert found.report.ungrouped == {0: 3}
     assert "distinct messages" in found.report.notes[0]
 

@@ -1,6 +1,9 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sitrep.domain import LogRecord
 from sitrep.settings import FieldNames
@@ -108,3 +111,26 @@ def test_levels_and_timestamps_normalise() -> None:
     assert parse_timestamp(1763884801500000000) == pytest.approx(1763884801.5)
     assert parse_timestamp("2026-11-23T08:00:01.5") == T
     assert parse_logfmt('a=1 b="x y" c=') == {"a": "1", "b": "x y", "c": ""}
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_KEYS = st.sampled_from(["@timestamp", "ts", "service", "log.level", "level", "message", "msg", "status"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=120),
+        st.dictionaries(_KEYS, _JSONISH | st.just("2026-11-23T08:00:00Z"), max_size=5).map(
+            lambda doc: json.dumps(doc).encode()
+        ),
+        st.text(max_size=80).map(lambda text: text.encode("utf-8", "surrogatepass")),
+    )
+)
+def test_a_line_read_from_bytes_gives_the_record_text_gives(raw: bytes) -> None:
+    parser = LineParser(FieldNames(), "auto", default_service="app")
+    assert parser.parse_bytes(raw) == parser.parse(raw.decode("utf-8", "replace"))

@@ -313,21 +313,20 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_each_failed_attempt_is_one_line_the_traceback_only_when_verbose(
+def test_failed_attempts_are_quiet_and_said_in_full_only_when_verbose(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A real refused connection through opensearch-py's own urllib3 connection."""
+    """A real refused connection through opensearch-py's own urllib3 connection. Retries
+    are not failures: the one failure is the error the caller gets (issue 13: 441 lines of
+    library tracebacks for one `sitrep status`); --verbose shows each attempt, in full."""
     url = f"http://127.0.0.1:{_closed_port()}"
     readonly = ReadOnlyClient(settings(url=url), budget_seconds=30, sleep=lambda _: None)
     with caplog.at_level(logging.WARNING), pytest.raises(SourceUnavailable):
         readonly.get("/")
-    failures = [r for r in caplog.records if "failed after" in r.getMessage()]
-    assert len(failures) == 5 and all(r.levelno == logging.WARNING and r.exc_info is None for r in failures)
-    assert all(r.exc_info is None and r.exc_text is None for r in caplog.records), [
-        r.getMessage() for r in caplog.records
-    ]
-    assert all("\n" not in r.getMessage() for r in caplog.records)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     caplog.clear()
     with caplog.at_level(logging.DEBUG), pytest.raises(SourceUnavailable):
         readonly.get("/")
+    failures = [r for r in caplog.records if "failed after" in r.getMessage()]
+    assert len(failures) == 5 and all("\n" not in r.getMessage() for r in failures)
     assert any(r.levelno == logging.DEBUG and r.exc_info for r in caplog.records)
