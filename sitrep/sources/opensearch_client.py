@@ -259,7 +259,7 @@ class ReadOnlyClient:
                 timeout=config.timeout_seconds,
                 # Calls run at once (the server's concurrent tools, sources_status's parallel
                 # asks): a connection each, not urllib3's "pool is full" warning on stderr.
-                maxsize=POOL_SIZE,
+                pool_maxsize=POOL_SIZE,
                 observe=self._observe,
                 **_auth(config),
             )
