@@ -37,8 +37,8 @@ from tests.hostile import (
 )
 
 EXAMPLES_PER_TOOL = int(os.environ.get("SITREP_HOSTILE_EXAMPLES", "400"))
-"""Eight tools: 3,200 generated argument sets in all, the same on every run (derandomized), which
-keeps CI within its time; SITREP_HOSTILE_EXAMPLES=1250 runs the full 10,000."""
+"""Eleven tools: 4,400 generated argument sets in all, the same on every run (derandomized), which
+keeps CI within its time; SITREP_HOSTILE_EXAMPLES=910 runs 10,000."""
 HARD_CAP_CHARS = 20_000
 DEADLINE = 10.0
 TALLY: dict[str, int] = {}
