@@ -13,6 +13,7 @@ worker thread stops instead of burning CPU and memory on an answer no one will r
 
 from __future__ import annotations
 
+import threading
 import time
 import typing
 from collections.abc import Callable, Hashable, Iterator
@@ -26,6 +27,7 @@ T = TypeVar("T")
 __all__ = [
     "Call",
     "Cancelled",
+    "WallClockExceeded",
     "check",
     "current",
     "expired",
@@ -34,6 +36,7 @@ __all__ = [
     "time_left",
     "tool_call",
     "touched",
+    "within",
 ]
 
 RESERVE_SHARE = 0.1
@@ -150,3 +153,32 @@ def touched(source: str) -> None:
     call = _CURRENT.get()
     if call is not None:
         call.sources.add(source)
+
+
+class WallClockExceeded(Exception):
+    """`within`'s `send` gave no whole answer in time."""
+
+
+def within(seconds: float, send: Callable[[], T], name: str) -> T:
+    """`send()`, or WallClockExceeded after `seconds` of wall clock: a request whose server
+    drips bytes never trips a socket timeout, so each backend request runs under this. `send`
+    runs in a daemon thread that is left behind if it overruns (an executor's threads would be
+    joined at exit, and a dripping server would then hold up the process); its exception, if
+    any, is raised here as it is."""
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, send()))
+        except BaseException as error:  # handed to the waiting thread as it is
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=run, name=name, daemon=True)
+    worker.start()
+    worker.join(max(0.05, seconds))
+    if not outcome:
+        raise WallClockExceeded(f"no whole answer within {seconds:.3g} s")
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return typing.cast(T, value)

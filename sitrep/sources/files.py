@@ -132,13 +132,13 @@ class FileLogSource:
         where = str(path)
         try:
             size = os.fstat(handle.fileno()).st_size
-            span = plan(handle, size, query, self._time_of(parser))
+            time_of = self._time_of(parser)
+            span = plan(handle, size, query, time_of)
         except OSError as error:
             report.partial = True
             report.note(f"could not read {path}: {error.strerror or error}")
             return True
         needle = query.text.lower() if query.text else None
-        time_of = self._time_of(parser)
         for block in blocks(handle, span):
             if block.cut_lines:
                 report.note(f"lines over {MAX_LINE_BYTES >> 20} MiB are read to their first MiB only")

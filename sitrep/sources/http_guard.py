@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from sitrep.deadline import check, time_left, touched
+from sitrep.deadline import WallClockExceeded, check, time_left, touched, within
 from sitrep.errors import SourceError, SourceResponseError, SourceTimeout, SourceUnavailable, WriteRefused
 
 __all__ = [
@@ -221,7 +221,13 @@ class GuardedHttp:
             timeout=httpx.Timeout(timeout),
         )
         sent = time.perf_counter()
-        status, body = _within(timeout + _WALL_SLACK, stop, lambda: self._send(request, stop))
+        try:
+            status, body = within(
+                timeout + _WALL_SLACK, lambda: self._send(request, stop), "sitrep-http-request"
+            )
+        except WallClockExceeded as error:
+            stop.set()  # the left-behind reader stops at its next chunk
+            raise _Timeout(str(error)) from None
         self.exchanges.append(Exchange(method, path, time.perf_counter() - sent, len(body), status))
         if status in _RETRY_STATUSES:
             raise _Transient(f"status {status}: {_detail(body)}")
@@ -277,31 +283,6 @@ class GuardedHttp:
 
 class _Timeout(httpx.TimeoutException):
     pass
-
-
-def _within(
-    seconds: float, stop: threading.Event, send: Callable[[], tuple[int, bytes]]
-) -> tuple[int, bytes]:
-    """`send()`, or a timeout after `seconds`. It runs in a daemon thread; one that overruns
-    is told to stop at its next chunk and left behind (an executor would be joined at exit)."""
-    outcome: list[tuple[bool, Any]] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, send()))
-        except BaseException as error:  # handed to the waiting thread as it is
-            outcome.append((False, error))
-
-    worker = threading.Thread(target=run, name="sitrep-http-request", daemon=True)
-    worker.start()
-    worker.join(max(0.05, seconds))
-    if not outcome:
-        stop.set()
-        raise _Timeout(f"no whole answer within {seconds:.3g} s")
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value  # type: ignore[no-any-return]
 
 
 def _detail(body: bytes) -> str:

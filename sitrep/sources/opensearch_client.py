@@ -40,7 +40,7 @@ from opensearchpy.exceptions import (
     TransportError,
 )
 
-from sitrep.deadline import time_left, touched
+from sitrep.deadline import WallClockExceeded, time_left, touched, within
 from sitrep.errors import (
     ConfigError,
     SourceError,
@@ -130,9 +130,14 @@ class GuardedConnection(Urllib3HttpConnection):
         # The slack lets a slow answer finish, but never past what the tool call has left: the
         # call's reserve is for building the answer, not for waiting on the cluster.
         limit = min((timeout if timeout is not None else self.timeout) + _WALL_SLACK, max(0.05, time_left()))
-        status, response_headers, data = _within(
-            limit, lambda: self._send(method, url, params, body, timeout, ignore, headers)
-        )
+        try:
+            status, response_headers, data = within(
+                limit,
+                lambda: self._send(method, url, params, body, timeout, ignore, headers),
+                "sitrep-opensearch-request",
+            )
+        except WallClockExceeded as error:
+            raise ConnectionTimeout("TIMEOUT", str(error), None) from None
         if self._observe is not None:
             self._observe(len(data) if data else 0)
         return status, response_headers, data
@@ -183,29 +188,6 @@ _WALL_SLACK = 0.25
 """A socket timeout bounds each wait for bytes, not the whole answer: a server that drips
 one byte a second never trips it. So every request also has a wall-clock limit, the
 attempt's timeout and this much more."""
-
-
-def _within(seconds: float, send: Callable[[], Any]) -> Any:
-    """`send()`, or ConnectionTimeout after `seconds`. It runs in a daemon thread that is left
-    behind if it overruns (it ends when the server stops or closes): an executor's threads
-    would be joined at exit, and a dripping server would then hold up the process."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, send()))
-        except BaseException as error:  # handed to the waiting thread as it is
-            outcome.append((False, error))
-
-    worker = threading.Thread(target=run, name="sitrep-opensearch-request", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if not outcome:
-        raise ConnectionTimeout("TIMEOUT", f"no whole answer within {seconds:.3g} s", None)
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value
 
 
 @dataclass(slots=True)
