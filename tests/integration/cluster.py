@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -79,7 +80,13 @@ class Cluster:
 
     def count(self, index: str, query: Mapping[str, Any]) -> int:
         """OpenSearch's own count, for checking sitrep's totals against."""
-        response = self.http.post(f"/{index}/_count", json={"query": query})
+        # 429 is the node's search queue full (the searches of a test's last, timed-out calls
+        # may still be running on it): back off and ask again, as any client should.
+        for attempt in range(10):
+            response = self.http.post(f"/{index}/_count", json={"query": query})
+            if response.status_code != 429:
+                break
+            time.sleep(0.5 * (attempt + 1))
         response.raise_for_status()
         return int(response.json()["count"])
 
