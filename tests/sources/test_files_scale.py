@@ -221,8 +221,14 @@ def test_services_skip_lines_naming_known_services_but_find_a_new_one(tmp_path: 
     assert source(str(tmp_path / "*.jsonl")).services() == {*SERVICES, "rare"}
 
 
-def test_the_byte_tests_keep_every_line_a_full_parse_keeps(tmp_path: Path) -> None:
+@pytest.mark.parametrize("plain_line", [True, False], ids=["mixed", "all-json"])
+def test_the_byte_tests_keep_every_line_a_full_parse_keeps(tmp_path: Path, plain_line: bool) -> None:
     levels = [
+        '"level": 5e1', '"level": 60.7', '"level": -50', '"level": "\u00a0error"', '"level": "\t Fatal"',
+        '"level": " error"', '"Level": "error"', '"log": {"level": "Emergency"}', '"level": {"x": 1}',
+        '"level":"ERR"', '"level": false',
+    ]  # fmt: skip
+    levels += [
         '"level": 50', '"level":60', '"level": 50.0', '"level": 30', '"level": true', '"level": null',
         '"log": {"level": "ERROR "}', '"log": {"level": "info"}', '"severity": "err"', '"lvl": "Warn"',
         '"level": "error", "x": {"level": "info"}', '"x": {"level": "info"}, "level": "fatal"',
@@ -235,7 +241,8 @@ def test_the_byte_tests_keep_every_line_a_full_parse_keeps(tmp_path: Path) -> No
         text.append(
             f'{{"@timestamp": "{stamp(BASE + i)}", "service": {{"name": "{service}"}}, {level}, "message": "m{i}"}}'
         )
-    text.append(f"{stamp(BASE + 100)} ERROR plain line")
+    if plain_line:
+        text.append(f"{stamp(BASE + 100)} ERROR plain line")
     write(tmp_path / "app.jsonl", text)
     src = source(str(tmp_path / "*.jsonl"))
     for query in (
