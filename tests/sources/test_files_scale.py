@@ -258,3 +258,37 @@ def test_the_byte_tests_keep_every_line_a_full_parse_keeps(tmp_path: Path, plain
             if r.level in (query.levels or ()) and (query.services is None or r.service in query.services)
         )
         assert messages(src, query) == want
+
+
+def test_window_stats_after_bucket_stats_in_one_call_are_rolled_up_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = lines(6000, step=1.0)
+    text += [
+        json.dumps({"@timestamp": stamp(BASE + 7000 + i), "service": {"name": "api"}, "message": "m"})
+        for i in range(9)
+    ]
+    write(tmp_path / "app.jsonl", text)
+    src = source(str(tmp_path / "*.jsonl"))
+    edges = [BASE + 60 * i for i in range(0, 118)]
+    buckets = list(zip(edges, edges[1:], strict=False))
+    windows = [(edges[0], edges[40]), (edges[40], edges[41]), (edges[41], edges[-1])]
+    query = LogQuery(edges[0], edges[-1])
+    expected_windows = src.scan(query, stats=windows).stats  # outside a call: read afresh
+    reads: list[int] = []
+    original = filescan._read_block
+
+    def counting(handle, low, high):  # type: ignore[no-untyped-def]
+        reads.append(low)
+        return original(handle, low, high)
+
+    monkeypatch.setattr(filescan, "_read_block", counting)
+    with deadline.tool_call("deploy_health", 60):
+        per_bucket = src.scan(query, stats=buckets).stats
+        read_once = len(reads)
+        assert src.scan(query, stats=windows).stats == expected_windows
+        assert len(reads) == read_once
+        # Windows that are not unions of the buckets are read.
+        src.scan(query, stats=[(edges[0] + 1, edges[5])])
+        assert len(reads) > read_once
+    assert sum(w.events for w in per_bucket["api"]) == sum(w.events for w in expected_windows["api"])
