@@ -2,6 +2,7 @@
 rotated files, services learned once. Small blocks make a few hundred KiB behave as GiB do."""
 
 import gzip
+import itertools
 import json
 import os
 import random
@@ -13,7 +14,7 @@ import pytest
 from sitrep import deadline
 from sitrep.domain import LogQuery, ScanReport
 from sitrep.settings import FieldNames, FilesSource
-from sitrep.sources import files, filescan
+from sitrep.sources import files, filescan, servicenames
 from sitrep.sources.files import FileLogSource
 
 BASE = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).timestamp()
@@ -271,7 +272,7 @@ def test_window_stats_after_bucket_stats_in_one_call_are_rolled_up_not_read_agai
     write(tmp_path / "app.jsonl", text)
     src = source(str(tmp_path / "*.jsonl"))
     edges = [BASE + 60 * i for i in range(0, 118)]
-    buckets = list(zip(edges, edges[1:], strict=False))
+    buckets = list(itertools.pairwise(edges))
     windows = [(edges[0], edges[40]), (edges[40], edges[41]), (edges[41], edges[-1])]
     query = LogQuery(edges[0], edges[-1])
     expected_windows = src.scan(query, stats=windows).stats  # outside a call: read afresh
@@ -292,3 +293,28 @@ def test_window_stats_after_bucket_stats_in_one_call_are_rolled_up_not_read_agai
         src.scan(query, stats=[(edges[0] + 1, edges[5])])
         assert len(reads) > read_once
     assert sum(w.events for w in per_bucket["api"]) == sum(w.events for w in expected_windows["api"])
+
+
+def test_services_of_a_large_file_come_from_samples_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(servicenames, "SAMPLE_BYTES", 32 << 10)
+    monkeypatch.setattr(servicenames, "MIDDLE_BYTES", 4 << 10)
+    text = lines(20000)
+    named = [json.dumps({"@timestamp": stamp(BASE + i), "service": {"name": n}, "message": "x"}) for i, n in ((1, "first"), (30000, "last"))]  # fmt: skip
+    write(tmp_path / "app.jsonl", [named[0], *text, named[1]])
+    read: list[int] = []
+    original = filescan._read_block
+
+    def counting(handle, low, high):  # type: ignore[no-untyped-def]
+        block = original(handle, low, high)
+        read.append(0 if block is None else len(block.data))
+        return block
+
+    monkeypatch.setattr(filescan, "_read_block", counting)
+    src = source(str(tmp_path / "*.jsonl"))
+    assert src.services() == {*SERVICES, "first", "last"}
+    assert sum(read) < (tmp_path / "app.jsonl").stat().st_size / 10
+    with (tmp_path / "app.jsonl").open("a") as handle:  # grown: the new lines are read
+        handle.write(json.dumps({"@timestamp": stamp(BASE + 30001), "service": {"name": "new"}}) + "\n")
+    assert "new" in src.services()
