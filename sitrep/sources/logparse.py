@@ -303,13 +303,6 @@ class LineParser:
         except Exception:  # as for a line
             return None
 
-    def _first(self, role: str, obj: dict[str, Any]) -> Any:
-        for get in self._get[role]:
-            value = get(obj)
-            if value is not None:
-                return value
-        return None
-
     def _plan(self, obj: dict[str, Any]) -> _Plan:
         """Per role, the one reader of an object with these top-level keys: the accessors that
         could find anything in it (one whose top-level keys are all absent reads None from every
