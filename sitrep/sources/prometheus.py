@@ -20,7 +20,8 @@ from sitrep.deadline import once
 from sitrep.domain import Alert, Deploy, MetricSignal, Series
 from sitrep.errors import InputError, SourceError, SourceResponseError
 from sitrep.settings import STANDARD_SIGNALS, PrometheusSettings
-from sitrep.sources.build_info import build_info_deploys, default_query
+from sitrep.sources.build_info import build_info_deploys
+from sitrep.sources.deploy_markers import KSM_GENERATIONS, change_query, changed_deploys, kinds_found
 from sitrep.sources.http_guard import PROMETHEUS_READS, GuardedHttp, HttpStatusError
 from sitrep.sources.protocols import AlertPage, SeriesPage, SourceStatus
 from sitrep.timespec import parse_instant
@@ -140,18 +141,33 @@ class PrometheusMetrics:
         return set(once(("prometheus-services", self.url), self._services))
 
     def deploy_markers(self, start: float, end: float, service: str | None = None) -> list[Deploy]:
+        """The configured marker query, read whole; or, with none configured, one sparse query
+        over build info and kube-state-metrics that answers only where a deploy is marked."""
         query = self.config.deploy_markers
+        step = max(60.0, (end - start) / 2000)
         if query is None:
-            query = default_query(self.config.service_label, None if service is None else _escape(service))
+            changes = change_query(self.config.service_label, step, service)
+            page = once(
+                ("prometheus-markers", self.url, changes, start, end),
+                lambda: self.query_range(changes, start, end, step, max_series=5000),
+            )
+            found = changed_deploys(page.series, self.config.service_label)
+            return [d for d in found if start <= d.timestamp <= end and service in (None, d.service)]
         if not query.strip():
             return []
-        step = max(60.0, (end - start) / 2000)
         page = once(
             ("prometheus-markers", self.url, query, start, end),
             lambda: self.query_range(query, start, end, step, max_series=2000),
         )
         found = build_info_deploys(page.series, self.config.service_label, start, page.step)
         return [d for d in found if service is None or d.service == service]
+
+    def marker_kinds(self) -> str:
+        """What marks deploys on this server, in words (for sources_status)."""
+        if self.config.deploy_markers is not None:
+            return "the configured query" if self.config.deploy_markers.strip() else "off"
+        kinds = kinds_found(self._metric_names())
+        return ", ".join(kinds) if kinds else "none found (no *_build_info or kube-state-metrics series)"
 
     def status(self) -> SourceStatus:
         started = time.perf_counter()
@@ -160,12 +176,13 @@ class PrometheusMetrics:
             version = info.get("version", "unknown") if isinstance(info, dict) else "unknown"
             services = len(self.services())
             signals = self.signals()
+            markers = self.marker_kinds()
         except SourceError as error:
             return SourceStatus(SOURCE, "metrics", False, _ms(started), str(error))
         found = ", ".join(signal.name for signal in signals) or "none"
         detail = (
             f"Prometheus {version} at {self.url}; {services} values of label {self.config.service_label!r}; "
-            f"signals: {found}"
+            f"signals: {found}; deploy markers: {markers}"
         )
         return SourceStatus(SOURCE, "metrics", True, _ms(started), detail)
 
@@ -226,6 +243,12 @@ class PrometheusMetrics:
         values = _data(self.client.get(f"/api/v1/label/{self.config.service_label}/values"))
         if not isinstance(values, list):
             raise SourceResponseError(SOURCE, "label values answered without a list")
+        if self.config.deploy_markers is None and KSM_GENERATIONS in self._metric_names():
+            # kube-state-metrics' Deployments are services too (their deploys are marked).
+            deployments = _data(
+                self.client.get("/api/v1/label/deployment/values", {"match[]": KSM_GENERATIONS})
+            )
+            values += deployments if isinstance(deployments, list) else []
         return [value for value in values if isinstance(value, str)]
 
     def _signals(self) -> list[MetricSignal]:
@@ -235,14 +258,17 @@ class PrometheusMetrics:
         ]
         if all(name in self.config.signals for name in STANDARD_SIGNALS):
             return configured
-        names = _data(self.client.get("/api/v1/label/__name__/values"))
-        if not isinstance(names, list):
-            raise SourceResponseError(SOURCE, "metric names answered without a list")
-        detected = detect_signals(
-            {n for n in names if isinstance(n, str)}, self._labels_of, self.config.service_label
-        )
+        detected = detect_signals(self._metric_names(), self._labels_of, self.config.service_label)
         taken = {signal.name for signal in configured}
         return configured + [signal for signal in detected if signal.name not in taken]
+
+    def _metric_names(self) -> set[str]:
+        names = once(
+            ("prometheus-names", self.url), lambda: _data(self.client.get("/api/v1/label/__name__/values"))
+        )
+        if not isinstance(names, list):
+            raise SourceResponseError(SOURCE, "metric names answered without a list")
+        return {n for n in names if isinstance(n, str)}
 
     def _labels_of(self, metric: str) -> set[str]:
         names = _data(self.client.get("/api/v1/labels", {"match[]": metric}))
