@@ -21,7 +21,13 @@ from sitrep.domain import Alert, Deploy, MetricSignal, Series
 from sitrep.errors import InputError, SourceError, SourceResponseError
 from sitrep.settings import STANDARD_SIGNALS, PrometheusSettings
 from sitrep.sources.build_info import build_info_deploys
-from sitrep.sources.deploy_markers import KSM_GENERATIONS, change_query, changed_deploys, kinds_found
+from sitrep.sources.deploy_markers import (
+    KSM_GENERATIONS,
+    candidates_query,
+    change_query,
+    changed_deploys,
+    kinds_found,
+)
 from sitrep.sources.http_guard import PROMETHEUS_READS, GuardedHttp, HttpStatusError
 from sitrep.sources.protocols import AlertPage, SeriesPage, SourceStatus
 from sitrep.timespec import parse_instant
@@ -146,12 +152,10 @@ class PrometheusMetrics:
         query = self.config.deploy_markers
         step = max(60.0, (end - start) / 2000)
         if query is None:
-            changes = change_query(self.config.service_label, step, service)
-            page = once(
-                ("prometheus-markers", self.url, changes, start, end),
-                lambda: self.query_range(changes, start, end, step, max_series=5000),
+            found = once(
+                ("prometheus-markers", self.url, service, start, end),
+                lambda: self._changed_deploys(start, end, step, service),
             )
-            found = changed_deploys(page.series, self.config.service_label)
             return [d for d in found if start <= d.timestamp <= end and service in (None, d.service)]
         if not query.strip():
             return []
@@ -161,6 +165,34 @@ class PrometheusMetrics:
         )
         found = build_info_deploys(page.series, self.config.service_label, start, page.step)
         return [d for d in found if service is None or d.service == service]
+
+    def _changed_deploys(self, start: float, end: float, step: float, service: str | None) -> list[Deploy]:
+        label = self.config.service_label
+        services = [service] if service is not None else self._marker_candidates(end, end - start + step)
+        if not services:
+            return []
+        changes = change_query(label, step, services)
+        return changed_deploys(self.query_range(changes, start, end, step, max_series=5000).series, label)
+
+    def _marker_candidates(self, at: float, seconds: float) -> list[str]:
+        """The services that can have a marked deploy in the `seconds` before `at`."""
+        query = candidates_query(self.config.service_label, seconds)
+        try:
+            answer = self.client.post("/api/v1/query", {"query": query, "time": _num(at)})
+        except HttpStatusError as error:
+            raise SourceResponseError(SOURCE, f"the deploy-marker query failed: {error.detail}") from None
+        data = _data(answer)
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, list):
+            raise SourceResponseError(SOURCE, "an instant query answered without a result list")
+        label = self.config.service_label
+        return sorted(
+            {
+                str(i["metric"][label])
+                for i in result
+                if isinstance(i, dict) and label in (i.get("metric") or {})
+            }
+        )
 
     def marker_kinds(self) -> str:
         """What marks deploys on this server, in words (for sources_status)."""

@@ -41,10 +41,11 @@ def test_an_image_tag_that_is_a_sha_names_the_commit(image: str, sha: str | None
     assert image_sha(image) == sha
 
 
-def test_one_service_query_escapes_its_name() -> None:
-    query = change_query("app", 60.0, 'we"ird.svc')
-    assert 'app="we\\"ird.svc"' in query and 'deployment="we\\"ird.svc"' in query
-    assert 'pod=~"we\\"ird\\\\.svc-' in query and "offset 60s" in query
+def test_some_services_query_escapes_their_names() -> None:
+    query = change_query("app", 60.0, ['we"ird.svc', "cart"])
+    names = 'we\\"ird\\\\.svc|cart'
+    assert f'app=~"{names}"' in query and f'deployment=~"{names}"' in query
+    assert f'pod=~"(?:{names})-' in query and "offset 60s" in query
 
 
 def test_kinds_named_from_metric_names() -> None:
