@@ -2,13 +2,18 @@
 incident_timeline over 200 services x 4 signals x 7 days at 1-minute resolution, backfilled
 into a real Prometheus started by scripts/prometheus-dev (in its own state directory).
 
-    python bench/prometheus_scale.py [--services 200] [--days 7] [--keep]
+    python bench/prometheus_scale.py [--services 200] [--days 7] [--state DIR] [--keep]
 
 Per service and minute: request counts by status (200, 500) in the OpenTelemetry names (the
 four signals requests, errors, error_ratio and latency_p95 are configured on them and on a
 p95 gauge) and `app_build_info{version, revision}`, whose version changes once a day: the
 deploy markers. svc-000's last deploy, 45 minutes before the end, is bad (errors x8, p95 x3).
-With --keep the state directory is kept and reused (the load is skipped when done).
+
+The backfill takes minutes (24 on a loaded 2-core machine), so it is done once per state
+directory (--state, default $TMPDIR/sitrep-bench-prometheus; data stays there after the
+servers stop) and generator: a file named after the generator's parameters (services, days,
+end, GENERATOR) says it is loaded, and a state directory holding another backfill is refused
+rather than mixed. --keep leaves the servers running afterwards.
 
 For each tool it prints the median wall time of 5 runs after one warm-up, beside the time of
 the raw Prometheus requests the tool issued in those runs (measured at the client: sent to
@@ -48,6 +53,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "prometheus-dev"
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 RUNS = 5
+GENERATOR = 1
+"""Bumped whenever write_openmetrics writes other series: a state loaded by another is not reused."""
 COUNT = "http_server_request_duration_seconds_count"
 SIGNALS = {
     "requests": f'sum(rate({COUNT}{{service="{{service}}"}}[{{range}}]))',
@@ -157,9 +164,11 @@ def main() -> None:
     args = parser.parse_args()
     env = {**os.environ, "SITREP_PROMETHEUS_STATE": str(args.state)}
     args.state.mkdir(parents=True, exist_ok=True)
-    urls = dict(p.split("=", 1) for p in run([str(SCRIPT), "start"], env).strip().splitlines()[-1].split())
-    url = urls["PROMETHEUS_URL"]
-    marker = args.state / f"bench-{args.services}x{args.days}-loaded"
+    marker = args.state / f"bench-{args.services}x{args.days}-{NOW:%Y%m%dT%H%M}-g{GENERATOR}-loaded"
+    other = [p.name for p in args.state.glob("bench-*-loaded") if p != marker]
+    if other:
+        sys.exit(f"{args.state} holds another backfill ({other[0]}): use another --state, or reset it")
+    run([str(SCRIPT), "start"], env)
     try:
         if not marker.exists():
             data = args.state / "bench.om"
@@ -187,6 +196,7 @@ def main() -> None:
     finally:
         if not args.keep:
             run([str(SCRIPT), "stop"], env)
+    print(f"$ {' '.join(['python', *sys.argv])}")
     print(f"{args.services} services x 4 signals x {args.days} days, 1-minute samples; median of {RUNS}")
     print(f"{'tool':32} {'wall s':>8} {'raw s':>8} {'ratio':>6} {'requests':>9} {'output':>7}")
     for name, wall, raw, count, size in rows:
