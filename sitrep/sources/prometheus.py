@@ -29,6 +29,7 @@ from sitrep.sources.deploy_markers import (
     kinds_found,
 )
 from sitrep.sources.http_guard import PROMETHEUS_READS, GuardedHttp, HttpStatusError
+from sitrep.sources.promql_batch import fleet_query
 from sitrep.sources.protocols import AlertPage, SeriesPage, SourceStatus
 from sitrep.timespec import parse_instant
 
@@ -145,6 +146,31 @@ class PrometheusMetrics:
 
     def services(self) -> set[str]:
         return set(once(("prometheus-services", self.url), self._services))
+
+    def signal_by_service(
+        self,
+        signal: MetricSignal,
+        window: str,
+        start: float,
+        end: float,
+        step: float,
+        services: Sequence[str] | None = None,
+    ) -> dict[str, Series]:
+        """The signal of every service (or of `services`) over [start, end]: one query grouped
+        by the service label when its template allows (promql_batch), else one per service."""
+        label = self.config.service_label
+        batched = fleet_query(signal.query, label, window, services)
+        if batched is not None:
+            limit = len(services) if services is not None else 20_000
+            page = self.query_range(batched, start, end, step, max_series=limit)
+            found = {s.labels[label]: s for s in page.series if s.labels.get(label)}
+            return found if services is None else {k: v for k, v in found.items() if k in set(services)}
+        out: dict[str, Series] = {}
+        for name in sorted(self.services()) if services is None else services:
+            page = self.query_range(signal.promql(name, window), start, end, step, max_series=1)
+            if page.series:
+                out[name] = page.series[0]
+        return out
 
     def deploy_markers(self, start: float, end: float, service: str | None = None) -> list[Deploy]:
         """The configured marker query, read whole; or, with none configured, one sparse query
