@@ -362,10 +362,13 @@ def _json_level_candidates(block: Block, tests: Filter) -> Iterator[tuple[int, b
             yield block.offset + start, line
 
 
+_NOT_A_BRACE_NEXT = re.compile(rb"\n(?!\{)")
+
+
 def _all_json(data: bytes) -> bool:
-    """Every line of `data` starts with a brace (so none is logfmt or plain text)."""
-    lines = data.count(b"\n") + (not data.endswith(b"\n"))
-    return data[:1] == b"{" and data.count(b"\n{") + 1 == lines
+    """Every line of `data` starts with a brace (so none is logfmt or plain text, nor empty):
+    no newline but the last is followed by anything else (one pass over the newlines)."""
+    return data[:1] == b"{" and _NOT_A_BRACE_NEXT.search(data, 0, len(data) - data.endswith(b"\n")) is None
 
 
 _SPACE = frozenset(b" \t\r\n")
