@@ -210,6 +210,9 @@ def _mixed(obj: dict[str, Any], parts: list[str]) -> Any:
     return None
 
 
+_TEXT_OR_NONE = (str, type(None))
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+"""A number that may not fit in 64 bits."""
 _ROLES = ("timestamp", "service", "level", "message", "status", "duration")
 _Getter = Callable[[dict[str, Any]], Any]
 _Plan = tuple[_Getter, _Getter, _Getter, _Getter, _Getter, _Getter]
@@ -257,6 +260,8 @@ class LineParser:
             self._get[role] = [_accessor(name) for name in names]
             self._candidates.append([(_top_keys(n), g) for n, g in zip(names, self._get[role], strict=True)])
         self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._non_text = False
+        """Whether the last mapping read had a service or message that was not a string."""
         self.timestamp_key = fields.timestamp
 
     def parse(self, line: str) -> LogRecord | None:
@@ -291,9 +296,14 @@ class LineParser:
                 pass
             else:
                 try:
-                    return self._from_mapping(value) if type(value) is dict else None
+                    record = self._from_mapping(value) if type(value) is dict else None
                 except Exception:  # as in parse
                     return None
+                # orjson reads an integer past 64 bits as a float, json as an int: where such a
+                # number may be written into the service or message (not a string), take
+                # json's reading.
+                if record is None or not self._non_text or _LONG_DIGITS.search(raw) is None:
+                    return record
         return self.parse(raw.decode("utf-8", "replace"))
 
     def parse_mapping(self, obj: dict[str, Any]) -> LogRecord | None:
@@ -331,11 +341,13 @@ class LineParser:
         if ts is None:
             return None
         service = service_of(obj)
+        text = message(obj)
+        self._non_text = type(service) not in _TEXT_OR_NONE or type(text) not in _TEXT_OR_NONE
         return LogRecord(
             ts=ts,
             service=_text(service, MAX_NAME_CHARS) if service is not None else self.default_service,
             level=normalize_level(level(obj)),
-            message=_message(message(obj)),
+            message=_message(text),
             status=_as_status(status(obj)),
             duration_ms=_as_duration(duration(obj), self._duration_scale),
         )

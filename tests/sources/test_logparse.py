@@ -155,3 +155,12 @@ def test_the_minute_shortcut_reads_timestamps_as_datetime_does() -> None:
         except ValueError:
             slow = None
         assert parse_timestamp(value) == slow, value
+
+
+def test_an_integer_past_64_bits_reads_from_bytes_as_from_text() -> None:
+    parser = LineParser(FieldNames())
+    raw = (
+        b'{"service":[-9223372036854775809],"timestamp":"0001-01-01 00:00:00","message":18446744073709551616}'
+    )
+    assert parser.parse_bytes(raw) == parser.parse(raw.decode())
+    assert parser.parse_bytes(raw).service == "[-9223372036854775809]"  # type: ignore[union-attr]
