@@ -195,6 +195,36 @@ def _accessor(name: str) -> Callable[[dict[str, Any]], Any]:
             current = found
         return current
 
+    return _straight(name, parts, get)
+
+
+def _straight(name: str, parts: list[str], get: _Getter) -> _Getter:
+    """`get` with the usual nesting ({"log": {"level": ...}}) read straight first; anything
+    else (a dotted key, a mix, a miss) by `get` itself, so the value is the same."""
+    if len(parts) == 2:
+        outer, inner = parts
+
+        def two(obj: dict[str, Any]) -> Any:
+            if name not in obj:
+                found = obj.get(outer)
+                if type(found) is dict and (value := found.get(inner)) is not None:
+                    return value
+            return get(obj)
+
+        return two
+    if len(parts) == 3:
+        first, second, third = parts
+
+        def three(obj: dict[str, Any]) -> Any:
+            if name not in obj:
+                found = obj.get(first)
+                if type(found) is dict:
+                    middle = found.get(second)
+                    if type(middle) is dict and (value := middle.get(third)) is not None:
+                        return value
+            return get(obj)
+
+        return three
     return get
 
 
