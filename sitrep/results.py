@@ -227,7 +227,7 @@ class EventOut(Result):
     timestamp: Untrusted
     kind: Untrusted = Field(
         description="deploy, alert_firing, alert_resolved, error_onset, error_spike, "
-        "latency_spike or recovery."
+        "latency_spike, volume_drop, metric_change or recovery."
     )
     service: Untrusted | None
     summary: Untrusted = Field(description="sitrep's own description.")
@@ -238,7 +238,9 @@ class EventOut(Result):
 class IncidentTimeline(Truncation):
     since: Untrusted
     until: Untrusted
+    baseline_since: Untrusted
     bucket_seconds: int
+    summary: Untrusted = Field(description="What happened, or plainly that nothing changed.")
     events: list[EventOut] = Field(description="Oldest first.")
 
 

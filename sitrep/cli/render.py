@@ -181,7 +181,10 @@ def rollback(result: RollbackCandidates) -> list[str]:
 
 
 def timeline(result: IncidentTimeline) -> list[str]:
-    lines = [f"Timeline {result.since} → {result.until}"]
+    lines = [
+        f"Timeline {result.since} → {result.until} (baseline from {result.baseline_since})",
+        result.summary,
+    ]
     for e in result.events:
         quoted = f'  "{e.text}"' if e.text else ""
         lines.append(f"  {e.timestamp}  {e.kind:<13} {e.summary}{quoted}")
