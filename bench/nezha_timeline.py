@@ -39,7 +39,9 @@ WINDOW = timedelta(minutes=10)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--data", type=Path, default=ROOT.parent / "shared" / "data" / "nezha-trainticket" / "2023-01-30"
     )
@@ -68,9 +70,7 @@ def main() -> int:
         shown = first = named = error_any = error_top = 0
         for at, target, kind in listed:
             started = time.perf_counter()
-            result = incident_timeline(
-                ctx, since=at.isoformat(), until=(at + WINDOW).isoformat(), **extra
-            )
+            result = incident_timeline(ctx, since=at.isoformat(), until=(at + WINDOW).isoformat(), **extra)
             seconds = time.perf_counter() - started
             events = [e for e in result.events if e.kind != "deploy"]
             services = list(dict.fromkeys(e.service for e in events if e.service))
@@ -92,7 +92,7 @@ def main() -> int:
                 f"{seconds:>5.1f}  {kinds}; {', '.join(services[:4]) or '-'}"
             )
             if not events:
-                print(f"{'':20} {getattr(result, 'summary', result.notes)}")
+                print(f"{'':20} {result.summary}")
     n = len(listed)
     signals = "logs and metrics" if getattr(ctx.sources, "metrics", None) else "logs only"
     print(

@@ -51,15 +51,12 @@ def incident_timeline(
     until: Until = None,
     baseline: Annotated[
         str | None,
-        Field(
-            description="Length before since to compare with (default: as long as the range, at least 1h)."
-        ),
+        Field(description="Length before since to compare with (default: the range's, at least 1h)."),
     ] = None,
 ) -> IncidentTimeline:
-    """Events in a time range, oldest first: deploys, alerts, new error patterns, and change
-    points of log volume, error lines, latency and metrics (judged against the baseline with a
-    rank test, false-discovery corrected), with recoveries. `summary` says when nothing changed;
-    `text` quotes commits, logs or alerts."""
+    """Events in a time range, oldest first: deploys, alerts, new error patterns, and where
+    log volume, errors, latency or metrics left the baseline (rank test, FDR-corrected) and came
+    back. `text` quotes logs, commits or alerts."""
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
     base_start = start - _baseline_seconds(baseline, end - start)
