@@ -49,11 +49,16 @@ class Stretch:
 
 
 def stretches(
-    reference: Sequence[float], values: Sequence[float], bad: Bad = "either", level: float = 0.05
+    reference: Sequence[float],
+    values: Sequence[float],
+    bad: Bad = "either",
+    level: float = 0.05,
+    cuts: Sequence[int] = (),
 ) -> list[Stretch]:
     """Every test made while searching `values` (the range, in time order) for stretches
     that differ from `reference` the way that hurts (`bad`; either way for `either`), in the
-    order made."""
+    order made. `cuts` are indexes (a deploy's first bucket) that no stretch spans: a change
+    is not dated before the deploy that came with it unless the time before it changed too."""
     if not reference or not values:
         return []
     ordered = sorted(reference)
@@ -62,7 +67,7 @@ def stretches(
     pending = [(0, len(values))]
     while pending and sum(t.passed for t in tests) < MAX_STRETCHES:
         low, high = pending.pop()
-        found = _best(reference, values, below, low, high, bad, level)
+        found = _best(reference, values, below, (low, high), bad, level, cuts)
         if found is None:
             continue
         tests.append(found)
@@ -75,16 +80,17 @@ def _best(
     reference: Sequence[float],
     values: Sequence[float],
     below: Sequence[float],
-    low: int,
-    high: int,
+    within: tuple[int, int],
     bad: Bad,
     level: float,
+    cuts: Sequence[int],
 ) -> Stretch | None:
     """The best stretch within [low, high) among those that could pass, tested; None when
     none could."""
+    low, high = within
     m = len(reference)
     alternative = _ALTERNATIVE[bad]
-    spans = _spans(low, high, len(values))
+    spans = [(a, b) for a, b in _spans(low, high, len(values)) if not any(a < cut < b for cut in cuts)]
     # The most n stretches whose smallest reachable p-value, times n, is within the level:
     # a stretch too short to pass is no test at all, and does not count.
     reachable = sorted((min_p_value(b - a, m, alternative), a, b) for a, b in spans)  # type: ignore[arg-type]
@@ -104,18 +110,27 @@ def _best(
     _, p = mann_whitney_u(values[a:b], reference, alternative)  # type: ignore[arg-type]
     corrected = min(1.0, p * count)
     if corrected <= level:
-        a, b = _edges(score, a, b, low, high)
+        a, b = _edges(score, (a, b), (low, high), cuts)
     return Stretch(a, b, corrected, corrected <= level)
 
 
-def _edges(score: Callable[[int, int], float], a: int, b: int, low: int, high: int) -> tuple[int, int]:
+def _edges(
+    score: Callable[[int, int], float], found: tuple[int, int], within: tuple[int, int], cuts: Sequence[int]
+) -> tuple[int, int]:
     """The stretch's edges placed where its score is highest within half its length of where
-    the test found it (the lengths tried are powers of two; the change's need not be)."""
+    the test found it (the lengths tried are powers of two; the change's need not be), never
+    across one of `cuts`."""
+    (a, b), (low, high) = found, within
     reach = max(1, (b - a) // 2)
+
+    def crosses(old: int, new: int) -> bool:
+        return any(min(old, new) < cut <= max(old, new) for cut in cuts)
+
     near = [
         (score(x, y), x, y)
         for x in range(max(low, a - reach), min(b, a + reach + 1))
         for y in range(max(x + 1, b - reach), min(high, b + reach) + 1)
+        if not crosses(a, x) and not crosses(b, y)
     ]
     _, x, y = max(near, key=lambda item: item[0])
     return x, y

@@ -159,26 +159,31 @@ class SignalShift:
     """The shift over the baseline's robust spread (`changed.robust_spread`)."""
     further: bool = False
     """A step inside a stretch already changed: judged against the stretch's beginning."""
+    means: tuple[float, float] = (0.0, 0.0)
+    """The mean before and after (a rare count's medians are both zero)."""
 
 
 def signal_shifts(
-    signals: Sequence[Signal], start: float, level: float = LEVEL
+    signals: Sequence[Signal], start: float, level: float = LEVEL, cuts: Sequence[float] = ()
 ) -> tuple[list[SignalShift], int]:
     """Every stretch of the range (from `start`) where a signal left its baseline (the
     samples before `start`) the way that hurts, and every further step inside such a stretch
     (worse again than the stretch's own beginning: a second deploy), kept when it passes the
     false-discovery rate `level` over every test made for every signal (Benjamini–Hochberg)
-    and is material (`changed.MATERIAL`); touching stretches of one signal are one. Also how
-    many signals could be tested (had samples on both sides of `start`)."""
+    and is material (`changed.MATERIAL`); touching stretches of one signal are one. A
+    stretch's edges are not moved across `cuts` (deploy times). Also how many signals could
+    be tested (had samples on both sides of `start`)."""
     made: list[tuple[int, int, Stretch, Step | None]] = []
     tested = 0
     for number, signal in enumerate(signals):
         check()
         values = [v for _, v in signal.samples]
-        first = bisect_left([t for t, _ in signal.samples], start)
+        times = [t for t, _ in signal.samples]
+        first = bisect_left(times, start)
         if 0 < first < len(values):
             tested += 1
-            for stretch in stretches(values[:first], values[first:], signal.bad, level):
+            fixed = [bisect_left(times, cut) - first for cut in cuts if cut > start]
+            for stretch in stretches(values[:first], values[first:], signal.bad, level, fixed):
                 made.append((number, first, stretch, None))
                 inside = values[first + stretch.start : first + stretch.end]
                 further = step(inside, signal.bad, level) if stretch.passed else None
@@ -229,7 +234,8 @@ def _judged(
     if not change.worse or not _material(before, after):
         return []
     strength = abs(change.shift) / robust_spread(before, after)
-    return [SignalShift(signal, signal.samples[index][0], back, change, q, strength, further)]
+    means = (sum(before) / len(before), sum(after) / len(after))
+    return [SignalShift(signal, signal.samples[index][0], back, change, q, strength, further, means)]
 
 
 def _material(before: Sequence[float], after: Sequence[float]) -> bool:
@@ -270,9 +276,11 @@ def _shift_event(shift: SignalShift) -> Event:
     unit = f" {signal.unit}" if signal.unit else ""
     moved = ("rose" if change.direction == "up" else "fell") + (" further" if shift.further else "")
     interval = f"[{_number(change.low)}, {_number(change.high)}]"
+    was, now = shift.means
+    q = f"{shift.q_value:.2g}" if shift.q_value >= 1e-12 else "< 1e-12"
     numbers = (
-        f"from {_number(change.before)} to {_number(change.after)}{unit} "
-        f"(shift {_number(change.shift)} {interval}, q {shift.q_value:.2g})"
+        f"from {_number(was)} to {_number(now)}{unit} on average "
+        f"(shift {_number(change.shift)} {interval}, q {q})"
     )
     kind = "metric_change" if signal.source == "metrics" else _LOG_KINDS.get(signal.name, "metric_change")
     summary = f"{signal.name} of {signal.service} {moved} {numbers}"
@@ -298,7 +306,7 @@ _LOG_KINDS = {"log volume": "volume_drop", "error lines": "error_spike", "latenc
 
 
 def _number(value: float) -> str:
-    return f"{value:.3g}"
+    return f"{value:.3g}" if abs(value) >= 0.01 or value == 0 else f"{value:.1e}"
 
 
 def log_signals(stats: Mapping[str, Sequence[WindowStats]]) -> list[Signal]:

@@ -35,9 +35,11 @@ from sitrep.tools.params import Service, Until, optional_service, since_param
 MARKER_MARGIN_SECONDS = 3600.0
 """Deploy markers are read from this long before since: a version first seen just after since
 is then no 'present from the start' value."""
-MAX_BUCKETS = 120
-"""Buckets over the baseline and the range together: the work per signal is bounded whatever
-the baseline asked for."""
+RANGE_BUCKETS = 60
+"""The range is cut into at most this many round buckets (a 10-minute range into 10 s ones)."""
+MAX_BUCKETS = 2000
+"""And the baseline and the range together into at most this many, coarser when a long baseline
+asks for it: the work per signal is bounded whatever the baseline."""
 METRIC_STEP = 60.0
 """Metrics are rarely scraped more often than this."""
 SHIFTS_SHOWN = 12
@@ -64,7 +66,7 @@ def incident_timeline(
     deploys = [d for d in history.deploys if start <= d.timestamp < end]
     events = deploy_events(deploys)
     notes = list(history.notes)
-    size = bucket_seconds(end - base_start, MAX_BUCKETS)
+    size = max(bucket_seconds(end - start, RANGE_BUCKETS), bucket_seconds(end - base_start, MAX_BUCKETS))
     spans = buckets(base_start, end, size, [start, *(d.timestamp for d in deploys)])
     signals: list[Signal] = []
     if ctx.sources.logs is None:
@@ -76,7 +78,7 @@ def incident_timeline(
         signals += log_signals_found
     if ctx.sources.metrics is not None:
         signals += _metric_signals(ctx.sources.metrics, service, base_start, end, size, notes)
-    shifts, tested = signal_shifts(signals, start)
+    shifts, tested = signal_shifts(signals, start, cuts=[d.timestamp for d in deploys])
     carriers = Counter(s.name for s in signals)
     changes, left_out = shift_events(shifts, carriers, max(float(size), METRIC_STEP), SHIFTS_SHOWN)
     events += changes
@@ -139,14 +141,15 @@ def _log_events(
     ctx: ToolContext, service: str | None, start: float, spans: list[tuple[float, float]]
 ) -> tuple[list[Event], list[str], list[Signal]]:
     """Onsets of new error patterns, and each service's log signals per bucket, from one
-    scan of the logs over the baseline and the range; and notes. Every service's lines are
-    counted even for one service: a bucket where no service wrote is a gap in collection,
-    one where only this service fell silent is a change."""
+    scan of the logs over the baseline and the range; and notes. A bucket where no service
+    asked about wrote a line is a gap in collection (`log_signals`): for one service, its
+    lines alone are read (cheap), so its total silence shows only in the timeline of every
+    service, where the others' lines tell a silence from a gap."""
     assert ctx.sources.logs is not None
     base_start, end = spans[0][0], spans[-1][1]
     try:
         found = ctx.sources.logs.scan(
-            LogQuery(base_start, end, None, ERROR_LEVELS),
+            LogQuery(base_start, end, frozenset({service}) if service else None, ERROR_LEVELS),
             groups=[(base_start, start), (start, end)],
             stats=spans,
         )
@@ -154,12 +157,10 @@ def _log_events(
     except SitrepError as error:
         return [], [f"logs not read: {source_failed(error, 'logs')}"], []
     notes = scan_notes(found.report)
-    patterns = [p for p in summary.patterns if service is None or service in p.services]
-    events = onset_events(patterns) if summary.baseline_total else []
+    events = onset_events(summary.patterns) if summary.baseline_total else []
     if not summary.baseline_total:
         notes.append("no error lines in the baseline: new-pattern onsets are not marked")
-    signals = [s for s in log_signals(found.stats) if service is None or s.service == service]
-    return events, notes, signals
+    return events, notes, log_signals(found.stats)
 
 
 def _metric_signals(

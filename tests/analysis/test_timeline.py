@@ -54,7 +54,7 @@ def test_one_service_falling_silent_is_a_drop_and_a_recovery() -> None:
     ]
     assert left_out == 0
     assert "log volume of ts-travel-service fell from" in events[0].summary
-    assert "lines/min (shift -" in events[0].summary and "q " in events[0].summary
+    assert "lines/min on average (shift -" in events[0].summary and "q " in events[0].summary
 
 
 def test_most_services_moving_at_once_is_one_fleet_event() -> None:
