@@ -125,6 +125,11 @@ def _summary(
 ) -> str:
     """One line: what the events are, or plainly that nothing changed and what was looked at."""
     where = f"{epoch_iso(start)} to {epoch_iso(end)}"
+    if not events and not tested:
+        return (
+            f"no change found in {where}: no deploy, alert or new error pattern, and no signal had "
+            f"data both in the range and in the baseline from {epoch_iso(base_start)}"
+        )
     if not events:
         return (
             f"no change found in {where}: no deploy, alert or new error pattern, and none of "

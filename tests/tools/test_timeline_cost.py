@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sitrep.errors import InputError
 from sitrep.settings import FilesSource, Settings
 from sitrep.sources.filescan import DISORDER
 from sitrep.sources.logparse import LineParser
@@ -93,3 +94,18 @@ def test_the_summary_says_when_nothing_changed(tmp_path: Path, monkeypatch: pyte
     assert result.summary.startswith("no change found in 2023-01-30T13:00:00Z to 2023-01-30T13:30:00Z")
     assert "none of 6 signal(s) changed against the baseline from 2023-01-30T12:00:00Z" in result.summary
     assert result.baseline_since == "2023-01-30T12:00:00Z"
+
+
+def test_the_baseline_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "steady.jsonl"
+    write_log(path, timedelta(hours=1))
+    settings = Settings(config_path=path.with_suffix(".toml"), files=FilesSource(paths=[str(path)]))
+    ctx = build_context(settings, clock=lambda: UNTIL + timedelta(hours=1), cwd=tmp_path)
+    for bad in ("30s", "yesterday"):
+        with pytest.raises(InputError, match=r"^baseline: "):
+            incident_timeline(ctx, since=SINCE.isoformat(), until=UNTIL.isoformat(), baseline=bad)
+    # a baseline before the first line: nothing to compare with, and the answer says so
+    early = incident_timeline(
+        ctx, since=(SINCE - timedelta(hours=1)).isoformat(), until=(SINCE - timedelta(minutes=50)).isoformat()
+    )
+    assert "no signal had data both in the range and in the baseline" in early.summary
