@@ -83,10 +83,9 @@ def error_patterns(
     ] = None,
     top: Annotated[int, Field(ge=1, le=100, description="At most this many patterns.")] = 20,
 ) -> ErrorPatterns:
-    """Error lines grouped into templates (<*> marks variable parts), most surprising against the
-    baseline first: count, baseline_count, ratio, change (new, increased, decreased, chronic;
-    `gone` lists the absent), first/last seen, an example and a transient/persistent label.
-    Counts plus other_count equal total."""
+    """Error lines grouped into templates (<*> = variable part), most surprising first: count against
+    the baseline's (change: new, increased, decreased, chronic; `gone`: absent now), an example and
+    a transient/persistent label. Counts plus other_count equal total."""
     logs = require_logs(ctx)
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
