@@ -48,6 +48,7 @@ __all__ = [
     "rank_services",
     "robust_spread",
     "simes",
+    "trace_signals",
 ]
 
 LEVEL = 0.05
@@ -300,6 +301,25 @@ def log_signals(
         latency_after = [w.p50_ms for i in after if (w := windows[i]).p50_ms is not None]
         if latency_before or latency_after:
             out.append(SignalSeries(service, "latency p50", "logs", "up", latency_before, latency_after))
+    return out
+
+
+TRACE_TIME = "trace time"
+"""The signal of the time laid to a service between its traces' log lines (`analysis.traces`)."""
+
+
+def trace_signals(
+    gaps: Mapping[str, Sequence[float | None]], before: Sequence[int], after: Sequence[int]
+) -> list[SignalSeries]:
+    """Each service's median time per trace, per bucket (a rise hurts), from
+    `traces.trace_times`; buckets without a trace of it are left out, as buckets without
+    durations are for latency."""
+    out: list[SignalSeries] = []
+    for service, values in gaps.items():
+        was = [v for i in before if (v := values[i]) is not None]
+        now = [v for i in after if (v := values[i]) is not None]
+        if was and now:
+            out.append(SignalSeries(service, TRACE_TIME, "logs", "up", was, now))
     return out
 
 

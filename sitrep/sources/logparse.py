@@ -58,7 +58,12 @@ _FALLBACKS = {
     "level": ("level", "severity", "lvl", "@l"),
     "message": ("msg", "@m", "log"),
     "status": ("status", "status_code", "http.status_code"),
+    # OpenTelemetry's log data model, and the spellings of Zipkin/B3, Jaeger and Spring Sleuth.
+    "trace": ("trace_id", "traceId", "traceid", "TraceID", "trace"),
+    "span": ("span_id", "spanId", "spanid", "SpanID"),
 }
+MAX_ID_CHARS = 128
+"""A trace or span id is cut here (W3C ids are 32 and 16 hex digits)."""
 
 _PLAIN = re.compile(
     r"""^\[?(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\]?\s+
@@ -183,7 +188,7 @@ class LineParser:
         self._duration_scale = _UNIT_TO_MS[fields.duration_unit]
         defaults = FieldNames()
         self._get: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
-        for role in ("timestamp", "service", "level", "message", "status", "duration"):
+        for role in ("timestamp", "service", "level", "message", "status", "duration", "trace", "span"):
             configured = getattr(fields, role)
             names = [configured]
             if configured == getattr(defaults, role):
@@ -256,6 +261,8 @@ class LineParser:
             message=_message(self._first("message", obj)),
             status=_as_status(self._first("status", obj)),
             duration_ms=_as_duration(self._first("duration", obj), self._duration_scale),
+            trace_id=_as_id(self._first("trace", obj)),
+            span_id=_as_id(self._first("span", obj)),
         )
 
     def _from_plain(self, text: str) -> LogRecord | None:
@@ -303,6 +310,15 @@ def _text(value: object, limit: int) -> str:
 
 def _message(value: object) -> str:
     return "" if value is None else _text(value, MAX_MESSAGE_CHARS)
+
+
+def _as_id(value: object) -> str | None:
+    """A trace or span id: a non-empty string or number. An object (`trace: {...}` with no id
+    in it) is none, and so is an id of zeros (OpenTelemetry's "no trace")."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()[:MAX_ID_CHARS]
+    return text if text.strip("0-") else None
 
 
 _STATUS_DIGITS = re.compile(r"[0-9]{1,3}")
