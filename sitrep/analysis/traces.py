@@ -14,9 +14,9 @@ door of the service it was spent in or waiting on:
 A service's time in a trace is the sum of the gaps laid to it: however many lines it writes,
 a delay on each call into it and each answer out of it adds to that sum once, and starved CPU
 stretches it. Its callers' time does not move: they were waiting, and the wait is laid to it.
-Per bucket a service's value is the median of its time over the traces whose last gap laid to
-it ended in the bucket, in milliseconds (a median, so the odd async hop or reused trace id
-does not carry a bucket).
+Each trace is one sample of a service's time, in milliseconds, placed in the bucket where its
+last gap laid to that service ended: a quiet service with a few traces a minute is judged on
+every one of them, not on a median per bucket of which most would be empty.
 """
 
 from __future__ import annotations
@@ -50,11 +50,11 @@ def attributed_gaps(steps: Sequence[TraceStep]) -> list[tuple[float, str, float]
 
 def trace_times(
     traces: Mapping[str, Sequence[TraceStep]], windows: Sequence[tuple[float, float]]
-) -> dict[str, list[float | None]]:
-    """Per service, one value per window: the median of its time per trace (ms) over the
-    traces whose last gap laid to it ended in the window, or None when none did."""
+) -> dict[str, list[list[float]]]:
+    """Per service and window, the service's time (ms) in each trace whose last gap laid to
+    it ended in the window, in the order those gaps ended."""
     starts = [start for start, _ in windows]
-    found: dict[str, list[list[float]]] = {}
+    found: dict[str, list[list[tuple[float, float]]]] = {}
     for count, steps in enumerate(traces.values()):
         if not count & 1023:
             check()
@@ -71,15 +71,8 @@ def trace_times(
             per_window = found.get(service)
             if per_window is None:
                 per_window = found[service] = [[] for _ in windows]
-            per_window[index].append(total)
+            per_window[index].append((ts, total))
     return {
-        service: [_median(values) for values in per_window] for service, per_window in sorted(found.items())
+        service: [[total for _, total in sorted(values)] for values in per_window]
+        for service, per_window in sorted(found.items())
     }
-
-
-def _median(values: list[float]) -> float | None:
-    if not values:
-        return None
-    values.sort()
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2

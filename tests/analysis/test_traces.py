@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sitrep.analysis import changed
 from sitrep.analysis.changed import TRACE_TIME, trace_signals
 from sitrep.analysis.traces import attributed_gaps, trace_times
 from sitrep.domain import TraceStep
@@ -43,7 +44,7 @@ def test_a_call_its_work_and_its_answer_are_the_callee_s_time() -> None:
     gaps = attributed_gaps(list(reversed(steps)))  # any order: sorted by time
     assert [(owner, round(ms)) for _, owner, ms in gaps] == [("db", 10), ("db", 5), ("db", 25), ("api", 3)]
     times = trace_times({"t": steps}, [(99.0, 101.0)])
-    assert times == {"db": [pytest.approx(40.0)], "api": [pytest.approx(3.0)]}
+    assert times == {"db": [[pytest.approx(40.0)]], "api": [[pytest.approx(3.0)]]}
 
 
 def test_every_gap_of_a_real_trace_is_laid_to_exactly_one_service(real: dict[str, list[TraceStep]]) -> None:
@@ -69,31 +70,37 @@ def test_the_service_that_starts_a_real_trace_is_not_charged_for_its_callees(
         window = [(min(s.ts for s in steps) - 1, max(s.ts for s in steps) + 1)]
         times = trace_times({"q": steps}, window)
         whole = (max(s.ts for s in steps) - min(s.ts for s in steps)) * 1000
-        assert times["ts-travel-service"][0] is not None
-        assert times["ts-travel-service"][0] < whole
-        assert sum(v[0] or 0 for v in times.values()) == pytest.approx(whole)
+        (mine,) = times["ts-travel-service"][0]
+        assert mine < whole
+        assert sum(sum(v[0]) for v in times.values()) == pytest.approx(whole)
 
 
-def test_each_window_holds_the_median_of_the_traces_that_ended_there() -> None:
+def test_each_trace_is_a_sample_in_the_window_where_it_ended_in_time_order() -> None:
     def call(at: float, ms: float) -> list[TraceStep]:
         return [TraceStep(at, "api"), TraceStep(at + ms / 1000, "db")]
 
     traces = {
-        "a": call(0.5, 10),
-        "b": call(0.6, 30),
-        "c": call(0.7, 20),
+        "a": call(0.7, 10),
+        "b": call(0.5, 30),
+        "c": call(0.6, 20),
         "d": call(1.5, 50),
         "e": call(5.0, 1),
     }
     times = trace_times(traces, [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)])
-    assert times == {"db": [pytest.approx(20.0), pytest.approx(50.0), None]}  # e is in no window
+    approx = pytest.approx
+    assert times == {"db": [[approx(30.0), approx(20.0), approx(10.0)], [approx(50.0)], []]}  # e in none
 
 
-def test_signals_leave_out_buckets_without_traces_and_hurt_when_rising() -> None:
-    found = trace_signals(
-        {"db": [2.0, None, 3.0, 9.0, None], "idle": [1.0, None, None, None, None]}, [0, 1, 2], [3, 4]
-    )
-    assert len(found) == 1
+def test_signals_take_every_trace_of_the_covered_buckets_and_hurt_when_rising() -> None:
+    times = {"db": [[2.0, 4.0], [], [3.0], [9.0, 8.0], [7.0]], "idle": [[1.0], [], [], [], []]}
+    found = trace_signals(times, [0, 1, 2], [3, 4])
+    assert len(found) == 1  # idle has no trace after the moment: nothing to compare
     (db,) = found
     assert (db.service, db.name, db.source, db.bad) == ("db", TRACE_TIME, "logs", "up")
-    assert (list(db.before), list(db.after)) == ([2.0, 3.0], [9.0])
+    assert (list(db.before), list(db.after)) == ([2.0, 4.0, 3.0], [9.0, 8.0, 7.0])
+
+
+def test_a_busy_side_is_thinned_evenly_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(changed, "MAX_TRACE_SAMPLES", 4)
+    (db,) = trace_signals({"db": [[float(i) for i in range(10)], [100.0, 101.0]]}, [0], [1])
+    assert list(db.before) == [0.0, 2.0, 5.0, 7.0] and list(db.after) == [100.0, 101.0]
