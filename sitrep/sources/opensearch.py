@@ -144,7 +144,13 @@ class OpenSearchLogSource:
             if traces and covered:
                 everything = LogQuery(query.start, query.end, query.services, None, query.text)
                 start, end = min(a for a, _ in covered), max(b for _, b in covered)
-                found.traces = self._trace_lines(everything, start, end, found.report)
+                try:
+                    with _readable():
+                        found.traces = self._trace_lines(everything, start, end, found.report)
+                except SourceError as error:
+                    # Trace lines add a signal; losing them must not cost the groups and stats.
+                    found.report.partial = True
+                    found.report.note(f"trace lines not read: {error}")
         return found
 
     def status(self) -> SourceStatus:
