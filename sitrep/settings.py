@@ -217,8 +217,10 @@ class PrometheusSettings(_HttpSection):
     """PromQL per signal, with {service} and {range} filled in: requests, errors, error_ratio,
     latency_p95 as strings; any other name as {query = "...", bad = "up"|"down"}."""
     deploy_markers: str | None = None
-    """PromQL whose series carry the service label and a version or revision label; a new value
-    marks a deploy. Default: every *_build_info gauge with the service label. "" turns it off."""
+    """PromQL whose series carry the service label and a version (or revision, image) label, or
+    no version label and a generation as value; a new value marks a deploy. Default: every
+    *_build_info gauge with the service label, and kube-state-metrics' pod images and
+    Deployment generations (the Deployment names the service). "" turns it off."""
 
     @field_validator("service_label")
     @classmethod

@@ -1,4 +1,6 @@
-"""Deploys marked by metrics: a `*_build_info` series whose version or revision label changes.
+"""Deploys marked by metrics, from a configured query (the zero-config one is
+sources/deploy_markers.py): a `*_build_info` series whose version or revision label changes,
+or a series with no version label whose value changes (a generation number).
 
 Many teams write no deploy log, but their services export a build-info gauge
 (`app_build_info{service="checkout", version="v1.4.0", revision="1d338d5"} 1`). A new value of
@@ -36,21 +38,22 @@ def default_query(service_label: str, service: str | None = None) -> str:
 def build_info_deploys(
     series: Sequence[Series], service_label: str, start: float, step: float
 ) -> list[Deploy]:
-    """One Deploy per (service, version) first seen after `start` (later than one and a half
+    """One Deploy per (service, version) first seen (a series without a version label: per
+    value, as "generation N") after `start` (later than one and a half
     steps in) and after the service's first version: a value present from the start, or from
     the start of the service's data, was deployed at a time the metrics do not show. Oldest first."""
     first: dict[tuple[str, str], tuple[float, str | None]] = {}
     for item in series:
         service = item.labels.get(service_label)
         version = next((item.labels[k] for k in VERSION_LABELS if item.labels.get(k)), None)
-        times = [ts for ts, value in item.samples if not math.isnan(value)]
-        if not service or not version or not times:
+        samples = [(ts, value) for ts, value in item.samples if not math.isnan(value)]
+        if not service or not samples:
             continue
         sha = next((v for k in SHA_LABELS if _SHA.fullmatch(v := item.labels.get(k, "").lower())), None)
-        key = (service, version)
-        seen = min(times)
-        if key not in first or seen < first[key][0]:
-            first[key] = (seen, sha)
+        for ts, value in samples:
+            key = (service, version or f"generation {value:.0f}")
+            if key not in first or ts < first[key][0]:
+                first[key] = (ts, sha)
     earliest: dict[str, float] = {}
     for (service, _), (seen, _) in first.items():
         earliest[service] = min(seen, earliest.get(service, seen))

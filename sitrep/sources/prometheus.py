@@ -20,8 +20,16 @@ from sitrep.deadline import once
 from sitrep.domain import Alert, Deploy, MetricSignal, Series
 from sitrep.errors import InputError, SourceError, SourceResponseError
 from sitrep.settings import STANDARD_SIGNALS, PrometheusSettings
-from sitrep.sources.build_info import build_info_deploys, default_query
+from sitrep.sources.build_info import build_info_deploys
+from sitrep.sources.deploy_markers import (
+    KSM_GENERATIONS,
+    candidates_query,
+    change_query,
+    changed_deploys,
+    kinds_found,
+)
 from sitrep.sources.http_guard import PROMETHEUS_READS, GuardedHttp, HttpStatusError
+from sitrep.sources.promql_batch import fleet_query
 from sitrep.sources.protocols import AlertPage, SeriesPage, SourceStatus
 from sitrep.timespec import parse_instant
 
@@ -31,6 +39,7 @@ SOURCE = "prometheus"
 MAX_POINTS_PER_SERIES = 11_000
 """Prometheus refuses a range query of more points per series than this."""
 HISTORY_STEP_MIN = 15.0
+MAX_NAMED_SERVICES = 300
 
 
 def http_client(source: str, config: Any, reads: Any, *, deadline_seconds: float) -> GuardedHttp:
@@ -139,19 +148,86 @@ class PrometheusMetrics:
     def services(self) -> set[str]:
         return set(once(("prometheus-services", self.url), self._services))
 
+    def signal_by_service(
+        self,
+        signal: MetricSignal,
+        window: str,
+        start: float,
+        end: float,
+        step: float,
+        services: Sequence[str] | None = None,
+    ) -> dict[str, Series]:
+        """The signal of every service (or of `services`) over [start, end]: one query grouped
+        by the service label when its template allows (promql_batch), else one per service."""
+        label = self.config.service_label
+        batched = fleet_query(signal.query, label, window, services)
+        if batched is not None:
+            limit = len(services) if services is not None else 20_000
+            page = self.query_range(batched, start, end, step, max_series=limit)
+            found = {s.labels[label]: s for s in page.series if s.labels.get(label)}
+            return found if services is None else {k: v for k, v in found.items() if k in set(services)}
+        out: dict[str, Series] = {}
+        for name in sorted(self.services()) if services is None else services:
+            page = self.query_range(signal.promql(name, window), start, end, step, max_series=1)
+            if page.series:
+                out[name] = page.series[0]
+        return out
+
     def deploy_markers(self, start: float, end: float, service: str | None = None) -> list[Deploy]:
+        """The configured marker query, read whole; or, with none configured, one sparse query
+        over build info and kube-state-metrics that answers only where a deploy is marked."""
         query = self.config.deploy_markers
+        step = max(60.0, (end - start) / 2000)
         if query is None:
-            query = default_query(self.config.service_label, None if service is None else _escape(service))
+            found = once(
+                ("prometheus-markers", self.url, service, start, end),
+                lambda: self._changed_deploys(start, end, step, service),
+            )
+            return [d for d in found if start <= d.timestamp <= end and service in (None, d.service)]
         if not query.strip():
             return []
-        step = max(60.0, (end - start) / 2000)
         page = once(
             ("prometheus-markers", self.url, query, start, end),
             lambda: self.query_range(query, start, end, step, max_series=2000),
         )
         found = build_info_deploys(page.series, self.config.service_label, start, page.step)
         return [d for d in found if service is None or d.service == service]
+
+    def _changed_deploys(self, start: float, end: float, step: float, service: str | None) -> list[Deploy]:
+        label = self.config.service_label
+        services = [service] if service is not None else self._marker_candidates(end, end - start + step)
+        if not services:
+            return []
+        # Past a few hundred names a regex of them costs more than it saves: read every service.
+        changes = change_query(label, step, services if len(services) <= MAX_NAMED_SERVICES else None)
+        return changed_deploys(self.query_range(changes, start, end, step, max_series=5000).series, label)
+
+    def _marker_candidates(self, at: float, seconds: float) -> list[str]:
+        """The services that can have a marked deploy in the `seconds` before `at`."""
+        query = candidates_query(self.config.service_label, seconds)
+        try:
+            answer = self.client.post("/api/v1/query", {"query": query, "time": _num(at)})
+        except HttpStatusError as error:
+            raise SourceResponseError(SOURCE, f"the deploy-marker query failed: {error.detail}") from None
+        data = _data(answer)
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, list):
+            raise SourceResponseError(SOURCE, "an instant query answered without a result list")
+        label = self.config.service_label
+        return sorted(
+            {
+                str(i["metric"][label])
+                for i in result
+                if isinstance(i, dict) and label in (i.get("metric") or {})
+            }
+        )
+
+    def marker_kinds(self) -> str:
+        """What marks deploys on this server, in words (for sources_status)."""
+        if self.config.deploy_markers is not None:
+            return "the configured query" if self.config.deploy_markers.strip() else "off"
+        kinds = kinds_found(self._metric_names())
+        return ", ".join(kinds) if kinds else "none found (no *_build_info or kube-state-metrics series)"
 
     def status(self) -> SourceStatus:
         started = time.perf_counter()
@@ -160,12 +236,13 @@ class PrometheusMetrics:
             version = info.get("version", "unknown") if isinstance(info, dict) else "unknown"
             services = len(self.services())
             signals = self.signals()
+            markers = self.marker_kinds()
         except SourceError as error:
             return SourceStatus(SOURCE, "metrics", False, _ms(started), str(error))
         found = ", ".join(signal.name for signal in signals) or "none"
         detail = (
             f"Prometheus {version} at {self.url}; {services} values of label {self.config.service_label!r}; "
-            f"signals: {found}"
+            f"signals: {found}; deploy markers: {markers}"
         )
         return SourceStatus(SOURCE, "metrics", True, _ms(started), detail)
 
@@ -226,6 +303,12 @@ class PrometheusMetrics:
         values = _data(self.client.get(f"/api/v1/label/{self.config.service_label}/values"))
         if not isinstance(values, list):
             raise SourceResponseError(SOURCE, "label values answered without a list")
+        if self.config.deploy_markers is None and KSM_GENERATIONS in self._metric_names():
+            # kube-state-metrics' Deployments are services too (their deploys are marked).
+            deployments = _data(
+                self.client.get("/api/v1/label/deployment/values", {"match[]": KSM_GENERATIONS})
+            )
+            values += deployments if isinstance(deployments, list) else []
         return [value for value in values if isinstance(value, str)]
 
     def _signals(self) -> list[MetricSignal]:
@@ -235,14 +318,17 @@ class PrometheusMetrics:
         ]
         if all(name in self.config.signals for name in STANDARD_SIGNALS):
             return configured
-        names = _data(self.client.get("/api/v1/label/__name__/values"))
-        if not isinstance(names, list):
-            raise SourceResponseError(SOURCE, "metric names answered without a list")
-        detected = detect_signals(
-            {n for n in names if isinstance(n, str)}, self._labels_of, self.config.service_label
-        )
+        detected = detect_signals(self._metric_names(), self._labels_of, self.config.service_label)
         taken = {signal.name for signal in configured}
         return configured + [signal for signal in detected if signal.name not in taken]
+
+    def _metric_names(self) -> set[str]:
+        names = once(
+            ("prometheus-names", self.url), lambda: _data(self.client.get("/api/v1/label/__name__/values"))
+        )
+        if not isinstance(names, list):
+            raise SourceResponseError(SOURCE, "metric names answered without a list")
+        return {n for n in names if isinstance(n, str)}
 
     def _labels_of(self, metric: str) -> set[str]:
         names = _data(self.client.get("/api/v1/labels", {"match[]": metric}))

@@ -121,6 +121,19 @@ class MetricsSource(Protocol):
         """Values of the configured service label."""
         ...
 
+    def signal_by_service(
+        self,
+        signal: MetricSignal,
+        window: str,
+        start: float,
+        end: float,
+        step: float,
+        services: Sequence[str] | None = None,
+    ) -> dict[str, Series]:
+        """`signal` (over `window`, a PromQL duration) for every service or those named, in as
+        few queries as the backend allows; services with no data are absent."""
+        ...
+
     def deploy_markers(self, start: float, end: float, service: str | None = None) -> list[Deploy]:
         """Deploys marked in [start, end] by a build-info label that changes (source "metrics"),
         of `service` or of every service."""

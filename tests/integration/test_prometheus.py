@@ -33,6 +33,7 @@ from sitrep.errors import WriteRefused
 from sitrep.server.mcp import build_server
 from sitrep.settings import AlertmanagerSettings, PrometheusSettings, Settings, load_settings
 from sitrep.sources.http_guard import ALERTMANAGER_READS, PROMETHEUS_READS, GuardedHttp
+from sitrep.sources.prometheus import PrometheusMetrics
 from sitrep.tools.alerts import alerts
 from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.metrics import query_metrics
@@ -54,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NEZHA_METRICS = ROOT.parent / "shared" / "data" / "nezha-trainticket" / "2023-01-30" / "faulty" / "metric"
 NOW = datetime(2023, 1, 30, 14, 30, tzinfo=UTC)
 DAY = {"since": "2023-01-30T11:40:00Z", "until": "2023-01-30T14:20:00Z"}
+DAY_START = datetime(2023, 1, 30, 11, 40, tzinfo=UTC).timestamp()
 # Written out here, apart from sitrep's own allowlist, so that a change there cannot pass
 # this test by changing what it checks against.
 READS = re.compile(
@@ -167,6 +169,40 @@ def test_the_nezha_example_configuration(servers: PrometheusDev, monkeypatch: py
     names = [s.name for s in status.signals]  # type: ignore[attr-defined]
     assert names[:5] == ["requests", "error_ratio", "latency_p95", "cpu", "memory"]
     assert "ts-travel-service" in status.services  # type: ignore[attr-defined]
+
+
+def test_a_signal_of_every_service_in_one_query_equals_one_query_each(
+    servers: PrometheusDev, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Nezha example's signals, batched (one query grouped by service) and per service:
+    the same series, from one request instead of one per service."""
+    monkeypatch.setenv("SITREP_PROMETHEUS__URL", servers.prometheus_url)
+    settings = load_settings(ROOT / "examples" / "nezha" / "sitrep.toml").model_copy(
+        update={"alertmanager": None}
+    )
+    metrics = opened(build_context(settings, clock=lambda: NOW)).sources.metrics
+    assert isinstance(metrics, PrometheusMetrics)
+    start, end, step = DAY_START + 3600, DAY_START + 7200, 60.0
+    services = sorted(s for s in metrics.services() if s.startswith("ts-"))[:12]
+    assert len(services) == 12
+    sent: list[str] = []
+    post = metrics.client.post
+    metrics.client.post = lambda path, *a, **k: (sent.append(path), post(path, *a, **k))[1]  # type: ignore[method-assign]
+    signals = metrics.signals()
+    assert [s.name for s in signals][:5] == ["requests", "error_ratio", "latency_p95", "cpu", "memory"]
+    for signal in signals:
+        sent.clear()
+        batched = metrics.signal_by_service(signal, "2m", start, end, step, services)
+        assert sent == ["/api/v1/query_range"], signal.name
+        each = {
+            n: metrics.query_range(signal.promql(n, "2m"), start, end, step, max_series=1) for n in services
+        }
+        assert set(batched) == {n for n, page in each.items() if page.series}, signal.name
+        for name in batched:
+            alone = each[name].series[0]
+            times, values = zip(*batched[name].samples, strict=True)
+            assert list(times) == [t for t, _ in alone.samples], (signal.name, name)
+            assert list(values) == pytest.approx([v for _, v in alone.samples]), (signal.name, name)
 
 
 def test_alerts_pushed_by_the_test_and_alert_history(servers: PrometheusDev) -> None:

@@ -4,7 +4,7 @@ Prometheus and Alertmanager (tests/integration/test_prometheus.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sitrep.domain import Alert, Deploy, MetricSignal, Series
@@ -41,6 +41,22 @@ class FakeMetrics:
 
     def services(self) -> set[str]:
         return {s.labels["service"] for s in self.series if "service" in s.labels}
+
+    def signal_by_service(
+        self,
+        signal: MetricSignal,
+        window: str,
+        start: float,
+        end: float,
+        step: float,
+        services: Sequence[str] | None = None,
+    ) -> dict[str, Series]:
+        out = {}
+        for name in sorted(self.services()) if services is None else services:
+            page = self.query_range(signal.promql(name, window), start, end, step, max_series=1)
+            if page.series:
+                out[name] = page.series[0]
+        return out
 
     def deploy_markers(self, start: float, end: float, service: str | None = None) -> list[Deploy]:
         page = self.query_range(default_query("service", service), start, end, 60.0, max_series=1000)
