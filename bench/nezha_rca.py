@@ -5,8 +5,9 @@
 Converts the day's log CSVs (faulty and fault-free) with scripts/nezha-to-ecs into a temporary
 file, then for every fault in fault_list.json calls what_changed(at=<inject time>) with its
 defaults (10 min after, 30 min before, no configuration beyond the file's path) and records
-the rank of the faulty service (inject_pod without its replica suffix). Beside it, in the same
-run and over the same windows, two baselines:
+the rank of the faulty service (inject_pod without its replica suffix) and its strongest
+signal. The conversion keeps the lines' TraceID and SpanID, so the trace time is judged too.
+Beside it, in the same run and over the same windows, two baselines:
 
   errors     services ranked by ERROR lines in the 10 minutes after the injection;
   new-tmpl   services ranked by digit-masked message templates seen in those 10 minutes and
@@ -144,7 +145,9 @@ def main() -> int:
             ranked = [s.service for s in result.services]
             ours = ranked.index(target) + 1 if target in ranked else None
             errors, new = baselines(lines, at.timestamp(), target)
-            rows.append((at, target, kind, ours, errors, new, len(as_json(result)), seconds, ranked[:3]))
+            found = next((s for s in result.services if s.service == target), None)
+            why = found.signals[0].signal if found is not None and found.signals else "-"
+            rows.append((at, target, kind, ours, errors, new, len(as_json(result)), seconds, ranked[:3], why))
     report(rows, "logs and metrics" if getattr(ctx.sources, "metrics", None) else "logs only")
     return 0
 
@@ -152,12 +155,12 @@ def main() -> int:
 def report(rows: list[tuple], signals: str) -> None:  # type: ignore[type-arg]
     print(
         f"{'inject (UTC)':<20} {'faulty service':<32} {'type':<15} {'ours':>5} {'errors':>6} {'new-tmpl':>8}"
-        "  chars  secs  our top 3"
+        f"  chars  secs  {'its strongest signal':<20}  our top 3"
     )
-    for at, target, kind, ours, errors, new, chars, seconds, top in rows:
+    for at, target, kind, ours, errors, new, chars, seconds, top, why in rows:
         print(
             f"{at:%Y-%m-%d %H:%M:%S} {target:<32} {kind:<15} {_r(ours):>5} {_r(errors):>6} {_r(new):>8}"
-            f"  {chars:>5} {seconds:>5.1f}  {', '.join(top) or '-'}"
+            f"  {chars:>5} {seconds:>5.1f}  {why:<20}  {', '.join(top) or '-'}"
         )
     print()
     groups: dict[str, list[tuple]] = defaultdict(list)  # type: ignore[type-arg]

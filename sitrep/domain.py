@@ -60,6 +60,9 @@ class LogRecord:
     message: str
     status: int | None = None
     duration_ms: float | None = None
+    trace_id: str | None = None
+    """The distributed trace the line was written in (ECS trace.id, OTel trace_id …), if any."""
+    span_id: str | None = None
 
     @property
     def is_request(self) -> bool:
@@ -128,6 +131,15 @@ class MessageGroup:
     """None when the lines carry no time."""
     last_ts: float | None
     services: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One log line of a distributed trace: when, which service wrote it, in which span."""
+
+    ts: float
+    service: str
+    span_id: str | None = None
 
 
 @dataclass(slots=True)

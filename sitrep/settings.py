@@ -272,6 +272,8 @@ class FieldNames(_Section):
     status: str = "http.response.status_code"
     duration: str = "event.duration"
     duration_unit: Literal["ns", "us", "ms", "s"] = "ns"
+    trace: str = "trace.id"
+    span: str = "span.id"
 
 
 class HealthSettings(_Section):

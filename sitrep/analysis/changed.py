@@ -48,6 +48,7 @@ __all__ = [
     "rank_services",
     "robust_spread",
     "simes",
+    "trace_signals",
 ]
 
 LEVEL = 0.05
@@ -301,6 +302,35 @@ def log_signals(
         if latency_before or latency_after:
             out.append(SignalSeries(service, "latency p50", "logs", "up", latency_before, latency_after))
     return out
+
+
+MAX_TRACE_SAMPLES = 400
+"""Traces judged on each side of the moment, per service (see `trace_signals`)."""
+TRACE_TIME = "trace time"
+"""The signal of the time laid to a service between its traces' log lines (`analysis.traces`)."""
+
+
+def trace_signals(
+    times: Mapping[str, Sequence[Sequence[float]]], before: Sequence[int], after: Sequence[int]
+) -> list[SignalSeries]:
+    """Each service's time per trace (a rise hurts), from `traces.trace_times`: every trace is
+    a sample, in time order, so the onset spans of `judge_onset` are still the first part of
+    the window. A side of more than MAX_TRACE_SAMPLES traces is thinned evenly in time (the
+    Hodges–Lehmann shift costs the product of the two sides' sizes)."""
+    out: list[SignalSeries] = []
+    for service, per_bucket in times.items():
+        was = _thin([v for i in before for v in per_bucket[i]])
+        now = _thin([v for i in after for v in per_bucket[i]])
+        if was and now:
+            out.append(SignalSeries(service, TRACE_TIME, "logs", "up", was, now))
+    return out
+
+
+def _thin(values: list[float]) -> list[float]:
+    if len(values) <= MAX_TRACE_SAMPLES:
+        return values
+    step = len(values) / MAX_TRACE_SAMPLES
+    return [values[int(i * step)] for i in range(MAX_TRACE_SAMPLES)]
 
 
 @dataclass(slots=True)

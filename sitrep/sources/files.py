@@ -29,6 +29,7 @@ from sitrep.sources.logparse import Format, LineParser, field_keys, parse_timest
 from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
 from sitrep.sources.servicenames import ServiceNames
 from sitrep.sources.sketch import Quantiles
+from sitrep.sources.traces import TraceLines
 from sitrep.timespec import epoch_iso
 
 _TAIL_BYTES = 65536
@@ -244,9 +245,12 @@ class FileLogSource:
         ordered = [record for _, _, record in sorted(newest, reverse=True)]
         return LogPage(total=total, records=ordered, report=report)
 
-    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
+    def scan(
+        self, query: LogQuery, *, groups: Windows = (), stats: Windows = (), traces: bool = False
+    ) -> WindowScan:
         """One pass over the lines the windows cover. Groups are per distinct message, up to
-        MAX_GROUPED_MESSAGES; past it, lines of new messages are counted as ungrouped."""
+        MAX_GROUPED_MESSAGES; past it, lines of new messages are counted as ungrouped. Trace
+        lines are kept up to `TraceLines`' bound."""
         found = WindowScan()
         if not groups and not stats:
             return found
@@ -260,9 +264,10 @@ class FileLogSource:
             min(start for start, _ in covered),
             max(end for _, end in covered),
             query.services,
-            None if stats else query.levels,
+            None if stats or traces else query.levels,
             query.text,
         )
+        kept = TraceLines() if traces else None
         grouped: dict[tuple[int, str], MessageGroup] = {}
         tally: dict[str, _Tally] = {}
         group_starts = [start for start, _ in groups]
@@ -280,6 +285,10 @@ class FileLogSource:
                     if service not in tally:
                         tally[service] = _Tally(stats)
                     tally[service].add(index, record)
+            if kept is not None:
+                kept.add(record)
+        if kept is not None:
+            found.traces = kept.finish(report)
         found.groups = [(index, group) for (index, _), group in grouped.items()]
         found.stats = {service: t.finish() for service, t in sorted(tally.items())}
         call = current()

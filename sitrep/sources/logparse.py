@@ -58,7 +58,12 @@ _FALLBACKS = {
     "level": ("level", "severity", "lvl", "@l"),
     "message": ("msg", "@m", "log"),
     "status": ("status", "status_code", "http.status_code"),
+    # OpenTelemetry's log data model, and the spellings of Zipkin/B3, Jaeger and Spring Sleuth.
+    "trace": ("trace_id", "traceId", "traceid", "TraceID", "trace"),
+    "span": ("span_id", "spanId", "spanid", "SpanID"),
 }
+MAX_ID_CHARS = 128
+"""A trace or span id is cut here (W3C ids are 32 and 16 hex digits)."""
 
 _PLAIN = re.compile(
     r"""^\[?(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\]?\s+
@@ -243,9 +248,9 @@ def _mixed(obj: dict[str, Any], parts: list[str]) -> Any:
 _TEXT_OR_NONE = (str, type(None))
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 """A number that may not fit in 64 bits."""
-_ROLES = ("timestamp", "service", "level", "message", "status", "duration")
+_ROLES = ("timestamp", "service", "level", "message", "status", "duration", "trace", "span")
 _Getter = Callable[[dict[str, Any]], Any]
-_Plan = tuple[_Getter, _Getter, _Getter, _Getter, _Getter, _Getter]
+_Plan = tuple[_Getter, _Getter, _Getter, _Getter, _Getter, _Getter, _Getter, _Getter]
 _PLANS_KEPT = 256
 """Line shapes (sets of top-level keys) whose plan is kept; others are planned each time."""
 
@@ -366,7 +371,7 @@ class LineParser:
     def _from_mapping(self, obj: dict[str, Any] | None) -> LogRecord | None:
         if not obj:
             return None
-        timestamp, service_of, level, message, status, duration = self._plan(obj)
+        timestamp, service_of, level, message, status, duration, trace, span = self._plan(obj)
         ts = parse_timestamp(timestamp(obj))
         if ts is None:
             return None
@@ -380,6 +385,8 @@ class LineParser:
             message=_message(text),
             status=_as_status(status(obj)),
             duration_ms=_as_duration(duration(obj), self._duration_scale),
+            trace_id=_as_id(trace(obj)),
+            span_id=_as_id(span(obj)),
         )
 
     def _from_plain(self, text: str) -> LogRecord | None:
@@ -427,6 +434,15 @@ def _text(value: object, limit: int) -> str:
 
 def _message(value: object) -> str:
     return "" if value is None else _text(value, MAX_MESSAGE_CHARS)
+
+
+def _as_id(value: object) -> str | None:
+    """A trace or span id: a non-empty string or number. An object (`trace: {...}` with no id
+    in it) is none, and so is an id of zeros (OpenTelemetry's "no trace")."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()[:MAX_ID_CHARS]
+    return text if text.strip("0-") else None
 
 
 _STATUS_DIGITS = re.compile(r"[0-9]{1,3}")

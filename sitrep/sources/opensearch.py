@@ -24,10 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sitrep.domain import LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
+from sitrep.deadline import check
+from sitrep.domain import LogQuery, LogRecord, MessageGroup, ScanReport, TraceStep, WindowStats
 from sitrep.errors import SourceError, SourceResponseError
 from sitrep.settings import FieldNames, OpenSearchSettings
-from sitrep.sources.logparse import LineParser
+from sitrep.sources.logparse import LineParser, field_keys
 from sitrep.sources.opensearch_client import SOURCE, Exchange, GuardedConnection, ReadOnlyClient, index_path
 from sitrep.sources.opensearch_health import (
     EXACT_PERCENTILES_UP_TO,
@@ -41,6 +42,7 @@ from sitrep.sources.opensearch_query import (
     GROUPS_FILTER_PATH,
     UNKNOWN_SERVICE,
     FieldMap,
+    any_of,
     beyond_clause,
     field_caps_params,
     message_groups_body,
@@ -55,6 +57,7 @@ from sitrep.sources.opensearch_query import (
     window_counts,
 )
 from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
+from sitrep.sources.traces import TraceLines
 from sitrep.timespec import epoch_iso
 
 __all__ = ["OpenSearchLogSource"]
@@ -70,6 +73,8 @@ _MAX_BUCKETS = 60_000
 _PAGE = 25_000
 """Distinct messages per request, inside OpenSearch's search.max_buckets (65,535): one round
 trip for most windows, measured faster than 10,000 in bench/opensearch_scale.py."""
+_TRACE_PAGE = 10_000
+"""Trace lines per request: OpenSearch's default index.max_result_window."""
 _MAX_REFINED = 2_000
 """(service, window) pairs whose percentiles are made exact in one request."""
 
@@ -123,8 +128,11 @@ class OpenSearchLogSource:
         with _readable():
             return self._search_logs(query, limit)
 
-    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
-        """The groups' and the statistics' aggregations, each as its own search."""
+    def scan(
+        self, query: LogQuery, *, groups: Windows = (), stats: Windows = (), traces: bool = False
+    ) -> WindowScan:
+        """The groups' and the statistics' aggregations, each as its own search; with
+        `traces`, the lines carrying a trace id, newest first, in pages up to the bound."""
         found = WindowScan()
         with _readable():
             if groups:
@@ -132,6 +140,17 @@ class OpenSearchLogSource:
             if stats:
                 everything = LogQuery(query.start, query.end, query.services, None, query.text)
                 found.stats = self._window_stats(everything, stats, found.report)
+            covered = [*groups, *stats]
+            if traces and covered:
+                everything = LogQuery(query.start, query.end, query.services, None, query.text)
+                start, end = min(a for a, _ in covered), max(b for _, b in covered)
+                try:
+                    with _readable():
+                        found.traces = self._trace_lines(everything, start, end, found.report)
+                except SourceError as error:
+                    # Trace lines add a signal; losing them must not cost the groups and stats.
+                    found.report.partial = True
+                    found.report.note(f"trace lines not read: {error}")
         return found
 
     def status(self) -> SourceStatus:
@@ -232,6 +251,46 @@ class OpenSearchLogSource:
             )
         self._exact_percentiles(fields, filters, windows, found, report)
         return {service: part.stats for service, part in found.items()}
+
+    def _trace_lines(
+        self, query: LogQuery, start: float, end: float, report: ScanReport
+    ) -> dict[str, list[TraceStep]]:
+        """The lines in [start, end) with a trace id (under the configured key or a usual
+        one), newest first, a page at a time (`search_after` on the time and the trace id),
+        until `TraceLines`' bound. Lines sharing both a millisecond and a trace id across a
+        page's edge may be read twice or not at all: a rare zero or missing gap."""
+        fields = self._usable(report)
+        if fields is None:
+            return {}
+        keys = [*field_keys(self._names, "trace"), *field_keys(self._names, "span")]
+        has_trace = any_of([{"exists": {"field": key}} for key in field_keys(self._names, "trace")])
+        filters = [*query_filters(fields, query, start, end), has_trace]
+        wanted = [fields.timestamp, self._names.service, *keys]
+        kept = TraceLines()
+        after: list[Any] | None = None
+        while kept.dropped == 0:
+            check()
+            body = search_body(
+                filters,
+                min(_TRACE_PAGE, kept.limit + 1),
+                self._search_timeout,
+                sort=[{fields.timestamp: {"order": "desc"}}, {"_doc": {"order": "asc"}}],
+                _source={"includes": wanted},
+                **({"search_after": after} if after is not None else {}),
+            )
+            answer = self._search(body)
+            _check(answer, report)
+            hits = answer["hits"]["hits"]
+            for hit in hits:
+                record = self._parser.parse_mapping(hit.get("_source") or {})
+                if record is not None:
+                    kept.add(record)
+            if len(hits) < _TRACE_PAGE:
+                break
+            after = hits[-1].get("sort")
+            if after is None:
+                break
+        return kept.finish(report)
 
     def _status(self, started: float) -> SourceStatus:
         about = self._client.get("/")

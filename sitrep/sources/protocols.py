@@ -15,6 +15,7 @@ from sitrep.domain import (
     MetricSignal,
     ScanReport,
     Series,
+    TraceStep,
     WindowStats,
 )
 
@@ -51,6 +52,9 @@ class WindowScan:
     group window and tagged with the window's index. A message may come in several groups."""
     stats: dict[str, list[WindowStats]] = field(default_factory=dict)
     """Per service, one entry per stats window; services with no line are absent."""
+    traces: dict[str, list[TraceStep]] = field(default_factory=dict)
+    """With `traces`, the lines carrying a trace id in the range the windows cover, by trace
+    id, in no particular order (every level; at most `sources.traces.MAX_TRACE_LINES`)."""
     report: ScanReport = field(default_factory=ScanReport)
 
 
@@ -67,11 +71,14 @@ class LogSource(Protocol):
         """The newest `limit` matching lines, newest first, with the exact total."""
         ...
 
-    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
+    def scan(
+        self, query: LogQuery, *, groups: Windows = (), stats: Windows = (), traces: bool = False
+    ) -> WindowScan:
         """One read of the range the windows cover (the query's own range is ignored): message
         groups over `groups`, traffic, errors and latency percentiles per service over
-        `stats`. Either may be empty, and is then not computed. Statistics ignore
-        `query.levels`: an error rate is a share of every line."""
+        `stats`, and with `traces` the lines that carry a trace id. Either window list may be
+        empty, and is then not computed. Statistics and traces ignore `query.levels`: an
+        error rate is a share of every line, and a trace is all of its lines."""
         ...
 
     def status(self) -> SourceStatus: ...

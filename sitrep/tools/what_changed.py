@@ -20,9 +20,11 @@ from sitrep.analysis.changed import (
     log_signals,
     pattern_signals,
     rank_services,
+    trace_signals,
 )
 from sitrep.analysis.judge import Bad
 from sitrep.analysis.patterns import OVERFLOW, PatternMiner
+from sitrep.analysis.traces import trace_times
 from sitrep.deadline import check
 from sitrep.domain import LogQuery, MessageGroup, WindowStats
 from sitrep.errors import InputError, SourceError
@@ -84,6 +86,7 @@ def what_changed(
         raise InputError(f"at ({isoformat(moment)}) is not in the past; give an earlier time")
     grid, scan, before, after, scan_said = _scan(logs, moment.timestamp(), moment - before_length, end)
     series = log_signals(scan.stats, before, after)
+    series += trace_signals(trace_times(scan.traces, grid.windows), before, after)
     patterns = _pattern_counts(scan.groups)
     series += pattern_signals(patterns, before, after)
     if ctx.sources.metrics is not None:
@@ -125,7 +128,7 @@ def _length(value: str, name: str) -> timedelta:
 def _scan(
     logs: LogSource, at: float, start: datetime, end: datetime
 ) -> tuple[_Grid, WindowScan, list[int], list[int], list[str]]:
-    """Per-bucket stats and message groups of every service, at the widest bucket that leaves
+    """Per-bucket stats, message groups and trace lines of every service, at the widest bucket that leaves
     MIN_BUCKETS of covered time on each side of `at` (finer when the logs cover less): a
     first read at the finest bucket finds what the logs cover, a second reads at the width
     chosen. Also what either read could not use, as notes."""
@@ -136,11 +139,11 @@ def _scan(
     covered = min(len(before), len(after)) * grid.width
     width = max((w for w in BUCKET_CHOICES if covered / w >= MIN_BUCKETS), default=grid.width)
     if width == grid.width:
-        second = logs.scan(query, groups=grid.windows)
+        second = logs.scan(query, groups=grid.windows, traces=True)
         second.stats = first.stats
     else:
         grid = _Grid(at, start.timestamp(), end.timestamp(), width)
-        second = logs.scan(query, groups=grid.windows, stats=grid.windows)
+        second = logs.scan(query, groups=grid.windows, stats=grid.windows, traces=True)
         before, after = _sides(grid, second.stats)
     notes = scan_notes(first.report)
     notes += [note for note in scan_notes(second.report) if note not in notes]

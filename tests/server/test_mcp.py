@@ -138,7 +138,9 @@ class StalledLogs:
         time.sleep(3)
         raise AssertionError("the deadline should have answered first")
 
-    def scan(self, query: LogQuery, *, groups: Windows = (), stats: Windows = ()) -> WindowScan:
+    def scan(
+        self, query: LogQuery, *, groups: Windows = (), stats: Windows = (), traces: bool = False
+    ) -> WindowScan:
         raise NotImplementedError
 
     def status(self) -> Any:

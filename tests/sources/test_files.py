@@ -8,7 +8,7 @@ import pytest
 
 from sitrep.domain import LogQuery, ScanReport
 from sitrep.settings import FieldNames, FilesSource
-from sitrep.sources import files
+from sitrep.sources import files, traces
 from sitrep.sources.files import FileLogSource
 
 BASE = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).timestamp()
@@ -143,3 +143,40 @@ def test_status_says_what_is_missing(tmp_path: Path) -> None:
     src = source(tmp_path, [line(0, "a", "info", "x")])
     status = src.status()
     assert status.ok and "1 file(s)" in status.detail and "newest line 2026-11-23T08:00:00Z" in status.detail
+
+
+NEZHA_13H = Path(__file__).parents[1] / "fixtures" / "nezha" / "trainticket-2023-01-30-13h.jsonl.gz"
+
+
+def test_trace_lines_come_in_the_same_pass_whatever_their_level(tmp_path: Path) -> None:
+    # Nezha's converted lines (ECS trace.id and span.id); errors only grouped, every trace line kept
+    with gzip.open(NEZHA_13H, "rt") as handle:
+        lines = [json.loads(raw) for raw in handle][:400]
+    (tmp_path / "nezha.jsonl").write_text("".join(json.dumps(d) + "\n" for d in lines))
+    src = FileLogSource(FilesSource(paths=[str(tmp_path / "nezha.jsonl")]), FieldNames())
+    stamps = sorted(datetime.fromisoformat(d["@timestamp"].replace("Z", "+00:00")).timestamp() for d in lines)
+    window = [(stamps[0], stamps[-1] + 1)]
+    found = src.scan(everything(levels=frozenset({"error"})), groups=window, traces=True)
+    expected: dict[str, list[tuple[str, str]]] = {}
+    for d in lines:
+        if d.get("trace", {}).get("id"):
+            expected.setdefault(d["trace"]["id"], []).append((d["service"]["name"], d["span"]["id"]))
+    assert len(expected) > 5
+    assert {t: sorted((s.service, s.span_id or "") for s in steps) for t, steps in found.traces.items()} == {
+        t: sorted(pairs) for t, pairs in expected.items()
+    }
+    errors = sum(1 for d in lines if d.get("log", {}).get("level") == "error")
+    assert sum(g.count for _, g in found.groups) == errors
+    assert not src.scan(everything(), groups=window).traces  # asked for only
+
+
+def test_trace_lines_are_bounded_newest_first_and_the_bound_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(traces, "MAX_TRACE_LINES", 5)
+    lines = [json.dumps({**json.loads(line(i, "a", "info", "m")), "trace_id": f"t{i % 3}"}) for i in range(9)]
+    found = source(tmp_path, lines).scan(everything(), stats=[(BASE, BASE + 60)], traces=True)
+    kept = sorted(s.ts - BASE for steps in found.traces.values() for s in steps)
+    assert kept == [4, 5, 6, 7, 8]
+    assert found.stats["a"][0].events == 9  # the bound is on trace lines, not on the scan
+    assert any("kept the first 5" in note and "(4 read past" in note for note in found.report.notes)

@@ -164,3 +164,46 @@ def test_an_integer_past_64_bits_reads_from_bytes_as_from_text() -> None:
     )
     assert parser.parse_bytes(raw) == parser.parse(raw.decode())
     assert parser.parse_bytes(raw).service == "[-9223372036854775809]"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("line", "trace", "span"),
+    [
+        # ECS nested (Nezha converted by scripts/nezha-to-ecs), ECS dotted
+        (
+            '"trace":{"id":"8406fbe88976fe01da2a1c65c74031f6"},"span":{"id":"624926c9e5552cd6"}',
+            "8406fbe88976fe01da2a1c65c74031f6",
+            "624926c9e5552cd6",
+        ),
+        ('"trace.id":"abc","span.id":"def"', "abc", "def"),
+        # OpenTelemetry's log data model, Zipkin/Sleuth, Nezha's own spelling
+        (
+            '"trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b174"',
+            "5b8efff798038103d269b633813fc60c",
+            "eee19b7ec3c1b174",
+        ),
+        ('"traceId":"t1","spanId":"s1"', "t1", "s1"),
+        ('"TraceID":"t2","SpanID":"s2"', "t2", "s2"),
+        # none: no id, an empty one, OpenTelemetry's all-zero "no trace", an object with no id
+        ("", None, None),
+        ('"trace":{"id":""}', None, None),
+        ('"trace_id":"00000000000000000000000000000000","span_id":"0000000000000000"', None, None),
+        ('"trace":{"sampled":true},"span_id":true', None, None),
+    ],
+)
+def test_trace_and_span_ids_are_read_under_their_usual_names(
+    line: str, trace: str | None, span: str | None
+) -> None:
+    head = '{"@timestamp":"2026-11-23T08:00:01.5Z","message":"m"'
+    record = parse(head + ("," + line if line else "") + "}")
+    assert record is not None
+    assert (record.trace_id, record.span_id) == (trace, span)
+
+
+def test_a_configured_trace_field_is_the_only_one_read() -> None:
+    line = '{"@timestamp":"2026-11-23T08:00:01.5Z","message":"m","ctx":{"tid":"mine"},"trace_id":"other"}'
+    record = parse(line, trace="ctx.tid")
+    assert record is not None and record.trace_id == "mine"
+    assert (
+        parse('{"@timestamp":"2026-11-23T08:00:01.5Z","trace_id":"other"}', trace="ctx.tid").trace_id is None
+    )  # type: ignore[union-attr]

@@ -12,6 +12,7 @@ from opensearchpy.exceptions import ConnectionTimeout
 
 from sitrep.domain import LogQuery
 from sitrep.errors import SourceResponseError, SourceUnavailable
+from sitrep.sources import opensearch
 from tests.sources.fake_opensearch import DYNAMIC_CAPS, Script, error, source
 
 CAPS = (200, DYNAMIC_CAPS)
@@ -154,3 +155,48 @@ def test_a_field_caps_answer_that_is_not_one_is_said_to_be_so() -> None:
 
 def test_services_stay_a_convenience_when_the_answer_is_garbage() -> None:
     assert source(Script([CAPS, (200, {"aggregations": "none"})])).services() == set()
+
+
+def test_trace_lines_that_cannot_be_read_leave_the_groups_whole_and_say_so() -> None:
+    groups = {
+        **hits(1, []),
+        "aggregations": {
+            "unkeyed": {"doc_count": 0},
+            "pairs": {
+                "buckets": [
+                    {"key": {"m": "boom", "s": "api"}, "doc_count": 1, "ts": {"min": 5000.0, "max": 5000.0}}
+                ]
+            },
+        },
+    }
+    script = Script([CAPS, (200, {"responses": [groups]}), (200, {"no": "hits"})])
+    scan = source(script).scan(QUERY, groups=[(0.0, 60.0)], traces=True)
+    assert [(g.message, g.count) for _, g in scan.groups] == [("boom", 1)]
+    assert scan.traces == {} and scan.report.partial
+    assert scan.report.notes[0].startswith("trace lines not read: ")
+    sent = json.loads(script.sent[-1][3])
+    assert sent["sort"][0] == {"@timestamp": {"order": "desc"}}
+    assert {"exists": {"field": "trace.id"}} in sent["query"]["bool"]["filter"][-1]["bool"]["should"]
+
+
+def test_trace_lines_are_read_in_pages_until_a_short_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(opensearch, "_TRACE_PAGE", 2)
+
+    def traced(second: int, trace: str) -> dict[str, Any]:
+        return {**line(second, "m"), "trace": {"id": trace}, "span": {"id": f"s{second}"}}
+
+    no_groups = {**hits(0, []), "aggregations": {"unkeyed": {"doc_count": 0}, "pairs": {"buckets": []}}}
+    first = hits(3, [traced(9, "a"), traced(8, "b")])
+    first["hits"]["hits"][-1]["sort"] = [8000, 17]
+    second = hits(3, [traced(7, "a")])
+    script = Script([CAPS, (200, {"responses": [no_groups]}), (200, first), (200, second)])
+    scan = source(script).scan(QUERY, groups=[(0.0, 60.0)], traces=True)
+    assert {t: sorted((s.ts, s.service, s.span_id) for s in steps) for t, steps in scan.traces.items()} == {
+        "a": [(7000.0, "api", "s7"), (9000.0, "api", "s9")],
+        "b": [(8000.0, "api", "s8")],
+    }
+    pages = [json.loads(sent[3]) for sent in script.sent[-2:]]
+    assert "search_after" not in pages[0] and pages[1]["search_after"] == [8000, 17]
+    # every level: a trace is all of its lines, whatever the query's levels
+    assert "log.level" not in json.dumps(pages[0]["query"])
+    assert not scan.report.notes

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
@@ -173,3 +175,72 @@ async def test_a_dead_metrics_source_leaves_the_log_answer_whole(
         result = await call(client, "what_changed", at=bad.deployed_at.isoformat())
     assert any(note.startswith("metrics left out") for note in result["notes"])
     assert result["services"][0]["service"] == demo.service
+
+
+# -- trace time, on real traces ------------------------------------------------------------
+NEZHA_13H = NEZHA.with_name("trainticket-2023-01-30-13h.jsonl.gz")
+TRACES_BEFORE = "2023-01-30T13:06:45"
+"""The excerpt's traces that ended before the first fault injected in it (13:06:49)."""
+
+
+def real_traces() -> list[list[dict[str, Any]]]:
+    """The excerpt's complete traces of before any fault, each its lines in time order."""
+    traces: dict[str, list[dict[str, Any]]] = {}
+    with gzip.open(NEZHA_13H, "rt") as handle:
+        for raw in handle:
+            line = json.loads(raw)
+            if line["@timestamp"] < TRACES_BEFORE and line.get("trace", {}).get("id"):
+                traces.setdefault(line["trace"]["id"], []).append(line)
+    return [sorted(lines, key=lambda line: line["@timestamp"]) for lines in traces.values()]
+
+
+def replay(path: Path, start: datetime, minutes: int, onset: datetime, fault: str, victim: str) -> None:
+    """The real traces replayed one after another, a new trace every 5 s, each under a new
+    id; from `onset` on, `victim` is slowed: `network` delays every hop into and out of it
+    by 150 ms (as a netem delay on its pod would), `cpu` makes every step that starts or
+    ends in it (its work before and after its lines) three times as long."""
+    templates = real_traces()
+    lines: list[dict[str, Any]] = []
+    for n, moment in enumerate(start + timedelta(seconds=s) for s in range(0, minutes * 60, 5)):
+        template = templates[n % len(templates)]
+        first = _ts(template[0])
+        shift, previous = 0.0, template[0]
+        for line in template:
+            gap = _ts(line) - _ts(previous)
+            if moment >= onset:
+                hop = line["service"]["name"] != previous["service"]["name"]
+                touches = victim in (line["service"]["name"], previous["service"]["name"])
+                if fault == "network" and hop and touches:
+                    shift += 0.150
+                if fault == "cpu" and touches:
+                    shift += 2 * gap
+            previous = line
+            when = moment + timedelta(seconds=_ts(line) - first + shift)
+            copy = {**line, "@timestamp": when.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+            copy["trace"] = {"id": f"{n:08x}{line['trace']['id'][8:]}"}
+            lines.append(copy)
+    lines.sort(key=lambda line: line["@timestamp"])
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def _ts(line: dict[str, Any]) -> float:
+    return datetime.fromisoformat(line["@timestamp"].replace("Z", "+00:00")).timestamp()
+
+
+@pytest.mark.parametrize("fault", ["network", "cpu"])
+async def test_a_slowed_service_is_found_by_its_trace_time_not_its_callers(
+    tmp_path: Path, fault: str
+) -> None:
+    start = datetime(2023, 1, 30, 10, tzinfo=UTC)
+    onset = start + timedelta(minutes=30)
+    # ts-route-service: called by ts-basic-service in most of the real traces, calls no one.
+    replay(tmp_path / "replay.jsonl", start, 40, onset, fault, "ts-route-service")
+    async for client in files_client(tmp_path / "replay.jsonl", start + timedelta(hours=1)):
+        result = await call(client, "what_changed", at=onset.isoformat())
+        ranked = [s["service"] for s in result["services"]]
+        assert ranked[:1] == ["ts-route-service"], ranked
+        gap = next(s for s in result["services"][0]["signals"] if s["signal"] == "trace time")
+        assert gap["direction"] == "up" and gap["source"] == "logs"
+        assert gap["after"] > gap["before"] and gap["interval"][0] > 0 and gap["q_value"] <= 0.05
+        # its callers waited as long, but the time was not theirs
+        assert "ts-basic-service" not in ranked
