@@ -211,11 +211,12 @@ def prepare(directory: Path, total: int) -> tuple[Path, Path, Path]:
 # -- one tool call, in a child process ---------------------------------------------------------
 def run_tool(log: str, deploy_log: str, tool_name: str, arguments: dict[str, Any], deadline: float) -> None:
     """The child: one tool call as the server makes it, then a one-line JSON account."""
-    from sitrep.cli.main import call_tool
     from sitrep.deadline import tool_call
     from sitrep.settings import DeployLogSource, FilesSource, Settings
     from sitrep.tools import READ_TOOLS
+    from sitrep.tools.binding import tool_arguments
     from sitrep.tools.context import build_context
+    from sitrep.tools.output import with_sources_not_ok
 
     settings = Settings(
         config_path=Path(deploy_log).parent / "sitrep.toml",
@@ -226,8 +227,10 @@ def run_tool(log: str, deploy_log: str, tool_name: str, arguments: dict[str, Any
     tool = next(t for t in READ_TOOLS if t.__name__ == tool_name)
     ctx = build_context(settings, clock=lambda: NOW)
     started = time.perf_counter()
+    # As the server calls a tool (cli.main.call_tool would open a call of its own, without
+    # the deadline).
     with tool_call(tool_name, deadline) as call:
-        result = call_tool(tool, ctx, arguments)
+        result = with_sources_not_ok(tool(ctx, **tool_arguments(tool).validate(arguments)), call.not_ok)
     elapsed = time.perf_counter() - started
     print(
         json.dumps({"inner": elapsed, "timed_out": call.timed_out, "answer": describe(result.model_dump())})

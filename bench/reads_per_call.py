@@ -67,7 +67,7 @@ def counting() -> Iterator[Counter[str]]:
     wrap(deploy_log.DeployLog, "_read", "deploy log parses")
     wrap(subprocess, "Popen", "git processes", lambda argv, *a, **k: Path(str(argv[0])).name == "git")
     wrap(files.FileLogSource, "_file_records", "log file passes")
-    wrap(logparse.LineParser, "parse", "log lines parsed")
+    wrap(logparse.LineParser, "parse_bytes", "log lines parsed")
     try:
         yield counts
     finally:

@@ -108,8 +108,26 @@ class PatternOut(Result):
         description="True when the baseline window had no line of this pattern; None if it had no lines."
     )
     baseline_count: int | None = Field(default=None, description="Its lines in the baseline window.")
+    change: Literal["new", "increased", "decreased", "chronic"] | None = Field(
+        default=None,
+        description="Against the baseline's rate (binomial test, FDR-corrected); chronic: no different; "
+        "None without baseline lines.",
+    )
+    ratio: float | None = Field(default=None, description="Rate per second over the baseline's.")
+    p_value: float | None = Field(
+        default=None, description="Chance of this many lines at the baseline's rate."
+    )
     label: Literal["transient", "persistent", "unknown"]
-    signal: Untrusted | None = Field(description="The text that decided the label.")
+    signal: Untrusted | None = Field(
+        description="What decided the label: text, `timing: …` or `default: …` (unsure leans transient)."
+    )
+
+
+class GoneOut(Result):
+    pattern_id: Untrusted
+    template: Untrusted
+    baseline_count: int
+    p_value: float = Field(description="Chance of no line at the baseline's rate.")
 
 
 class ErrorPatterns(Truncation):
@@ -119,9 +137,15 @@ class ErrorPatterns(Truncation):
     baseline_until: Untrusted
     levels: list[Untrusted]
     total: int = Field(description="Lines matched; the patterns' counts plus other_count equal it exactly.")
-    patterns: list[PatternOut] = Field(description="Most frequent first.")
+    patterns: list[PatternOut] = Field(
+        description="Most surprising first (most frequent without a baseline)."
+    )
     other_count: int = Field(description="Matched lines in patterns not shown (or not grouped).")
     other_patterns: int = Field(description="How many patterns are not shown.")
+    gone: list[GoneOut] = Field(
+        default_factory=list, description="Baseline patterns absent now, least likely first."
+    )
+    gone_total: int = 0
     lines_skipped: int = 0
 
 
@@ -227,7 +251,7 @@ class EventOut(Result):
     timestamp: Untrusted
     kind: Untrusted = Field(
         description="deploy, alert_firing, alert_resolved, error_onset, error_spike, "
-        "latency_spike or recovery."
+        "latency_spike, volume_drop, metric_change or recovery."
     )
     service: Untrusted | None
     summary: Untrusted = Field(description="sitrep's own description.")
@@ -238,7 +262,9 @@ class EventOut(Result):
 class IncidentTimeline(Truncation):
     since: Untrusted
     until: Untrusted
+    baseline_since: Untrusted
     bucket_seconds: int
+    summary: Untrusted = Field(description="What happened, or plainly that nothing changed.")
     events: list[EventOut] = Field(description="Oldest first.")
 
 

@@ -1,12 +1,15 @@
-"""Label an error pattern `transient`, `persistent` or `unknown`, with the signal that matched.
+"""Label an error pattern `transient` or `persistent` by its text, with the signal that decided.
 
-Read by a tired human mid-incident: when unsure, say `unknown` rather than guess.
+Mid-incident, the two mistakes do not cost the same: a wrong "transient" costs a retry, a wrong
+"persistent" stops a human. So when the text is unsure, it leans transient.
 
 Signals come in two strengths. Decisive ones name the error: an exception or error type
 (`SocketTimeoutException`, `KeyError`), an errno or gRPC code (`ECONNRESET`, `NOT_FOUND`), an
 HTTP status given as a status (`status 503`). Suggestive ones are phrases (`timed out`,
-`does not exist`). When both kinds of label are suggested, a decisive signal on one side only
-wins; anything else is `unknown`.
+`does not exist`). A pattern is persistent only when a persistent signal is decisive and no
+transient one is, or when persistent signals alone are found; any other transient signal makes
+it transient. With no signal at all the text says `unknown`, and the caller decides from what
+else it knows (`error_summary.label`: the timing, then the lean to transient).
 
 Words are looked for in the template, the constant text of the pattern, so that a value of
 one message (a path `/v1/timeout-settings`, a user called `invalid`) cannot decide for all.
@@ -50,6 +53,8 @@ _TRANSIENT_NAMES = re.compile(
       | ECONNRESET | ECONNREFUSED | ECONNABORTED | ETIMEDOUT | ESOCKETTIMEDOUT | EPIPE | ENOTFOUND
       | EAI_AGAIN | EHOSTUNREACH | ENETUNREACH | ENETDOWN | EHOSTDOWN
       | UND_ERR_CONNECT_TIMEOUT | UND_ERR_SOCKET | DEADLINE_EXCEEDED | UNAVAILABLE | RESOURCE_EXHAUSTED
+      | ResourceAccessException | RetryableException | CallNotPermittedException
+      | SocketException | EOFException | EndOfStreamException | InterruptedException
     ))"""
     + _ALONE_AFTER,
     re.VERBOSE,
@@ -81,12 +86,14 @@ _TRANSIENT_PHRASES = re.compile(
     _ALONE_BEFORE
     + r"""(?:
         timed[ ]out | time[ -]?outs? (?![=\w/-])
-      | connection[ ](?:was[ ])?(?:reset|refused|closed|aborted|lost|dropped|timed[ ]out)
+      | connection[ ](?:was[ ]|is[ ])?(?:reset|refused|closed|aborted|lost|dropped|broken|timed[ ]out)
       | reset[ ]by[ ]peer | socket[ ]hang[ ]?up | fetch[ ]failed | broken[ ]pipe
       | service[ ](?:temporarily[ ])?unavailable | temporarily[ ]unavailable | too[ ]many[ ]requests
       | rate[ -]?limit(?:ed|ing|[ ]exceeded)? | throttl(?:ed|ing)
       | name[ ]or[ ]service[ ]not[ ]known | temporary[ ]failure[ ]in[ ]name[ ]resolution
-      | could[ ]not[ ]resolve[ ]host(?:name)? | no[ ]such[ ]host | no[ ]route[ ]to[ ]host
+      | could[ ]not[ ]resolve[ ]host(?:name)? | no[ ]such[ ]host | host[ ]not[ ]found | no[ ]route[ ]to[ ]host
+      | end[ ]of[ ]stream | interrupted[ ]while
+      | internal[ ]server[ ]error  # a 500: a bug as often as a blip, so it leans transient
       | (?:network|host)[ ](?:is[ ])?unreachable | bad[ ]gateway | gateway[ ]time-?out
       | upstream[ ](?:connect[ ]error|request[ ]timeout|timed[ ]out) | no[ ]healthy[ ]upstream
       | try[ ]again[ ]later | deadline[ ]exceeded | connection[ ]pool[ ](?:exhausted|timeout)
@@ -113,7 +120,7 @@ _PERSISTENT_PHRASES = re.compile(
       | cannot[ ]read[ ]propert(?:y|ies)[ ]of[ ](?:undefined|null) | is[ ]not[ ]a[ ]function
       | is[ ]not[ ]defined | undefined[ ]method | division[ ]by[ ]zero | divide[ ]by[ ]zero
       | out[ ]of[ ](?:range|bounds) | missing[ ]required | (?:cannot|must[ ]not)[ ]be[ ]null
-      | method[ ]not[ ]allowed
+      | method[ ]not[ ]allowed | not[ ]allowed | not[ ]found
       | IllegalStateException  # a generic wrapper: `No instances available` is transient
     )"""
     + r"(?![\w-])",
@@ -200,13 +207,8 @@ def _outside(ours: list[_Signal], theirs: list[_Signal]) -> list[_Signal]:
 
 
 def _decide(transient: list[_Signal], persistent: list[_Signal]) -> Classification:
-    if transient and _outweighs(transient, persistent):
-        return Classification("transient", min(transient).text)
-    if persistent and _outweighs(persistent, transient):
+    if persistent and (not transient or min(persistent).strength == _DECISIVE < min(transient).strength):
         return Classification("persistent", min(persistent).text)
+    if transient:
+        return Classification("transient", min(transient).text)
     return Classification("unknown", None)
-
-
-def _outweighs(ours: list[_Signal], theirs: list[_Signal]) -> bool:
-    """No signal against us, or only suggestive ones against a decisive one of ours."""
-    return not theirs or min(ours).strength == _DECISIVE < min(theirs).strength

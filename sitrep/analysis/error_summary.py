@@ -1,19 +1,41 @@
-"""Error patterns of a window: every matched line accounted for, each template flagged new
-when the baseline window never saw it. Current and baseline lines are mined together, so a
-template means the same thing on both sides and `new` is exact."""
+"""Error patterns of a window: every matched line accounted for, each template judged against
+the baseline window. Current and baseline lines are mined together, so a template means the
+same thing on both sides and `new` is exact.
+
+Given both windows' lengths, each pattern's count is tested against its baseline count with
+the conditional binomial test of two rates (`judge.compare_counts`), corrected for the many
+patterns tested at once (Benjamini–Hochberg): `increased` and `decreased` are discoveries,
+`chronic` a pattern of the baseline whose rate this window does not tell apart, `new` and
+`gone` what only one side saw. Patterns come most surprising first: by the chance of at least
+their count at the baseline's rate, so a new or rising pattern outranks chronic noise.
+
+Each pattern is labelled transient or persistent: by its text (`classify`); when the text says
+nothing, by its timing (it stopped while the window's other lines went on: transient); else
+transient, the cheaper mistake (a wrong "transient" costs a retry, a wrong "persistent" stops
+a human).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
-from sitrep.analysis.classify import classify
+from sitrep.analysis.classify import Classification, classify
+from sitrep.analysis.judge import adjust_fdr, compare_counts
 from sitrep.analysis.patterns import OVERFLOW, PatternMiner
 from sitrep.deadline import check
 from sitrep.domain import MessageGroup
 
 _NO_TIME = float("-inf")
 """Where a group with no time sorts: before every timed one."""
+
+LEVEL = 0.05
+"""The false-discovery rate at which a pattern counts as increased or decreased, and the
+chance below which a silence counts as a stop."""
+
+Change = Literal["new", "increased", "decreased", "chronic", "gone"]
 
 
 @dataclass(slots=True)
@@ -52,6 +74,12 @@ class PatternFound:
     baseline_count: int
     label: str
     signal: str | None
+    change: Change | None = None
+    """None when there is no baseline to judge against."""
+    ratio: float | None = None
+    """The window's rate over the baseline's, per second; None without baseline lines."""
+    p_value: float | None = None
+    """Chance of at least `count` lines at the baseline's rate (at most, for `gone`)."""
 
 
 @dataclass(slots=True)
@@ -59,10 +87,12 @@ class PatternSummary:
     total: int
     """Lines matched in the window: the sum of every pattern's count and `unmined`."""
     patterns: list[PatternFound]
-    """Most frequent first."""
+    """Most surprising first when judged against a baseline, else most frequent first."""
     unmined: int
     """Lines counted but not grouped because the miner's cap was hit."""
     baseline_total: int
+    gone: list[PatternFound] = field(default_factory=list)
+    """Patterns of the baseline with no line in the window (count 0), least likely first."""
 
 
 def summarize_patterns(
@@ -70,10 +100,13 @@ def summarize_patterns(
     current: int,
     max_groups: int = 50_000,
     ungrouped: Mapping[int, int] | None = None,
+    lengths: tuple[float, float] | None = None,
 ) -> PatternSummary:
     """`groups` are tagged with their window: `current` is the window asked about, any other
     tag is the baseline. `ungrouped` (read after `groups` is consumed) counts lines per window
-    that a backend counted but did not return as text."""
+    that a backend counted but did not return as text. `lengths` (seconds of the window, of
+    the baseline) let counts be judged; without them, or without baseline lines, patterns
+    come most frequent first with no change."""
     miner = PatternMiner(max_groups=max_groups)
     seen: dict[int, _Seen] = {}
     before: dict[int, int] = {}
@@ -101,21 +134,65 @@ def summarize_patterns(
     unmined = merged.pop(OVERFLOW).count if OVERFLOW in merged else 0
     unmined += (ungrouped or {}).get(current, 0)
     baseline_total += sum(count for window, count in (ungrouped or {}).items() if window != current)
+    baseline_counts.pop(OVERFLOW, None)
+    end = max((acc.last_ts for acc in merged.values() if acc.last_ts is not None), default=None)
     patterns = [
-        _found(mining.templates[i].pattern_id, mining.templates[i].template, acc, baseline_counts.get(i, 0))
+        _found(
+            mining.templates[i].pattern_id, mining.templates[i].template, acc, baseline_counts.get(i, 0), end
+        )
         for i, acc in merged.items()
     ]
-    patterns.sort(key=lambda p: (-p.count, _sort_time(p.first_ts), p.pattern_id))
+    gone = [
+        _found(mining.templates[i].pattern_id, mining.templates[i].template, _Seen(), count, end)
+        for i, count in baseline_counts.items()
+        if i not in merged
+    ]
+    judged = lengths is not None and baseline_total > 0 and min(lengths) > 0
+    if lengths is not None and judged:
+        judged_all = _judge(patterns + gone, lengths)
+        patterns, gone = judged_all[: len(patterns)], judged_all[len(patterns) :]
+        patterns.sort(key=lambda p: (p.p_value, -p.count, _sort_time(p.first_ts), p.pattern_id))
+        gone.sort(key=lambda p: (p.p_value, -p.baseline_count, p.pattern_id))
+    else:
+        patterns.sort(key=lambda p: (-p.count, _sort_time(p.first_ts), p.pattern_id))
+        gone.sort(key=lambda p: (-p.baseline_count, p.pattern_id))
     total = sum(p.count for p in patterns) + unmined
-    return PatternSummary(total, patterns, unmined, baseline_total)
+    return PatternSummary(total, patterns, unmined, baseline_total, gone if baseline_total else [])
+
+
+def _judge(patterns: list[PatternFound], lengths: tuple[float, float]) -> list[PatternFound]:
+    """The patterns with their change, ratio and p-value, tested together."""
+    tests = [compare_counts(p.count, p.baseline_count, *lengths) for p in patterns]
+    q_values = adjust_fdr([min(1.0, 2 * min(t.p_up, t.p_down)) for t in tests])
+    return [
+        replace(
+            pattern,
+            change=_change(pattern, test.p_up < test.p_down, q),
+            ratio=test.ratio,
+            p_value=test.p_down if pattern.count == 0 else test.p_up,
+        )
+        for pattern, test, q in zip(patterns, tests, q_values, strict=True)
+    ]
+
+
+def _change(pattern: PatternFound, up: bool, q_value: float) -> Change:
+    if pattern.baseline_count == 0:
+        return "new"
+    if pattern.count == 0:
+        return "gone"
+    if q_value <= LEVEL:
+        return "increased" if up else "decreased"
+    return "chronic"
 
 
 def _sort_time(ts: float | None) -> float:
     return _NO_TIME if ts is None else ts
 
 
-def _found(pattern_id: str, template: str, acc: _Seen, baseline_count: int) -> PatternFound:
-    verdict = classify(template, acc.example)
+def _found(
+    pattern_id: str, template: str, acc: _Seen, baseline_count: int, end: float | None
+) -> PatternFound:
+    verdict = label(template, acc.example or None, acc.count, acc.first_ts, acc.last_ts, end)
     return PatternFound(
         pattern_id,
         template,
@@ -128,3 +205,35 @@ def _found(pattern_id: str, template: str, acc: _Seen, baseline_count: int) -> P
         verdict.label,
         verdict.signal,
     )
+
+
+def label(
+    template: str,
+    example: str | None,
+    count: int,
+    first_ts: float | None,
+    last_ts: float | None,
+    end: float | None,
+) -> Classification:
+    """The text's verdict; else the timing's; else transient, the cheaper mistake."""
+    verdict = classify(template, example)
+    if verdict.label != "unknown":
+        return verdict
+    if count and first_ts is not None and last_ts is not None and end is not None and end > first_ts:
+        # At its own rate since it began, how likely is the silence since its last line,
+        # while other lines of the window went on? (A Poisson stream leaves a gap of g with
+        # chance exp(-rate * g).)
+        silence = end - last_ts
+        if math.exp(-count * silence / (end - first_ts)) <= LEVEL:
+            return Classification(
+                "transient", f"timing: stopped {_duration(silence)} before the window's last line"
+            )
+    return Classification("transient", "default: no sign of a lasting cause")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -5,8 +5,10 @@ Mann–Whitney U test (exact when there are no ties and the samples are small, e
 approximation with tie correction and continuity correction), the Hodges–Lehmann shift (the
 median of every window-minus-reference difference) with its distribution-free confidence
 interval, and the rank-biserial effect size. Many tests at once are corrected with
-Benjamini–Hochberg. Whether there is enough data follows from the sample sizes: when even the
-most extreme arrangement of the samples could not reach the level, the test cannot decide.
+Benjamini–Hochberg. Counts of events (a log pattern's lines in a window and in its baseline)
+are compared by `compare_counts`, the conditional binomial test of two Poisson rates. Whether
+there is enough data follows from the sample sizes: when even the most extreme arrangement of
+the samples could not reach the level, the test cannot decide.
 
 Written here rather than taken from SciPy: these few functions are all sitrep needs, and
 `import scipy.stats` costs 4–5 s on a busy 2-core machine and SciPy with NumPy ~215 MB on
@@ -25,7 +27,9 @@ from typing import Literal
 __all__ = [
     "Bad",
     "Change",
+    "CountChange",
     "adjust_fdr",
+    "compare_counts",
     "hodges_lehmann",
     "judge",
     "mann_whitney_u",
@@ -141,6 +145,72 @@ def adjust_fdr(p_values: Sequence[float]) -> list[float]:
         running = min(running, p_values[index] * count / rank)
         adjusted[index] = min(1.0, running)
     return adjusted
+
+
+@dataclass(frozen=True, slots=True)
+class CountChange:
+    """A count in a window against the count in its reference, rates normalised by their lengths."""
+
+    p_up: float
+    """Chance of at least the window's count if the rate had not changed."""
+    p_down: float
+    """Chance of at most the window's count if the rate had not changed."""
+    ratio: float | None
+    """The window's rate over the reference's; None when the reference counted nothing."""
+
+
+def compare_counts(
+    window: int, reference: int, window_seconds: float, reference_seconds: float
+) -> CountChange:
+    """The conditional test of two Poisson rates: under no change, of the `window + reference`
+    events each fell in the window with probability `window_seconds / (both lengths)`, so the
+    window's count is binomial. Exact, with no minimum count: one line in a short window after
+    none in a long reference is weak evidence, and the p-value says so."""
+    if window_seconds <= 0 or reference_seconds <= 0:
+        raise ValueError("both lengths must be positive")
+    share = window_seconds / (window_seconds + reference_seconds)
+    total = window + reference
+    ratio = (window / window_seconds) / (reference / reference_seconds) if reference else None
+    return CountChange(
+        _binomial_at_least(window, total, share), _binomial_at_most(window, total, share), ratio
+    )
+
+
+def _binomial_at_least(k: int, n: int, p: float) -> float:
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    if k > n * p:
+        return _tail_sum(k, n, p, 1)
+    return max(0.0, 1.0 - _tail_sum(k - 1, n, p, -1))
+
+
+def _binomial_at_most(k: int, n: int, p: float) -> float:
+    if k >= n:
+        return 1.0
+    if k < n * p:
+        return _tail_sum(k, n, p, -1)
+    return max(0.0, 1.0 - _tail_sum(k + 1, n, p, 1))
+
+
+def _tail_sum(k: int, n: int, p: float, step: int) -> float:
+    """P(X = k) + P(X = k + step) + … for a k on the far side of the mean, where the terms only
+    shrink: summed until they no longer change the total."""
+    if p <= 0.0 or p >= 1.0:
+        return float((p <= 0.0 and k == 0) or (p >= 1.0 and k == n))
+    log_p, log_q = math.log(p), math.log1p(-p)
+    total = 0.0
+    i = k
+    while 0 <= i <= n:
+        term = math.exp(
+            math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
+        )
+        total += term
+        if term <= total * 1e-17:
+            break
+        i += step
+    return min(1.0, total)
 
 
 def _ranks(values: Sequence[float]) -> tuple[list[float], list[int]]:

@@ -328,8 +328,16 @@ def _mine(shapes: Sequence[str], counts: Sequence[int]) -> tuple[list[Template],
             for unit in cluster:
                 cluster_of_unit[unit] = len(texts)
             originals = [shapes[key].split() for unit in cluster for key in keys_of_unit[unit]]
-            texts.append(" ".join(_render_cluster(originals, [units[u] for u in cluster])))
+            rendered = " ".join(_render_cluster(originals, [units[u] for u in cluster]))
+            texts.append(_GLUED_TO_MASK.sub(WILDCARD, rendered))
     return _number_templates(texts, [cluster_of_unit[u] for u in unit_of_key], counts)
+
+
+# Letters and digits glued to the front of a mask are part of its value: masking leaves the
+# head of an id (`Z1<*>` of train Z1234, `D1<*>` of D1345), and how much of it the members of a
+# cluster share depends on which members a window holds (`Z1<*>`, `Z<*>`, `<*>`). Dropping it
+# gives a family one template, and one id, whatever else is mined with it.
+_GLUED_TO_MASK = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z]++<\*>")
 
 
 def _render_cluster(originals: list[list[str]], units: list[Tokens]) -> Tokens:

@@ -203,9 +203,9 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     rollback.add_argument("--service", required=True)
     rollback.add_argument("--top", type=int, default=5)
 
-    timeline = add("timeline", "incident timeline (tool: incident_timeline)", _tool("incident_timeline"))
-    _range(timeline, "6h")
-    timeline.add_argument("--service")
+    _timeline_parser(
+        add("timeline", "incident timeline (tool: incident_timeline)", _tool("incident_timeline"))
+    )
 
     diff = add("diff", "what a deploy changed and its risks (tool: deploy_diff)", _tool("deploy_diff"))
     diff.add_argument("sha", help="commit sha, tag or deployed version")
@@ -232,6 +232,15 @@ def _tool_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     metrics.add_argument("--max-series", dest="max_series", type=int, default=10)
 
     add("status", "configured sources and their health (tool: sources_status)", _tool("sources_status"))
+
+
+def _timeline_parser(timeline: argparse.ArgumentParser) -> None:
+    _range(timeline, "6h")
+    timeline.add_argument("--service")
+    timeline.add_argument(
+        "--baseline",
+        help="how long before --since to compare with (default: as long as the range, at least 1h)",
+    )
 
 
 def _changed_parser(changed: argparse.ArgumentParser) -> None:

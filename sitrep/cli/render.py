@@ -90,14 +90,17 @@ def patterns(result: ErrorPatterns) -> list[str]:
         f"Error patterns {result.since} → {result.until} ({', '.join(result.levels)}): {result.total} lines"
     ]
     for index, p in enumerate(result.patterns):
-        flag = "NEW " if p.new else "    "
+        change = p.change or ("new" if p.new else "")
         services = ", ".join(f"{name}×{count}" for name, count in p.services.items())
-        lines.append(f"  {p.count:>6}  {flag}{p.label:<10} {p.pattern_id}  {p.template}")
+        lines.append(f"  {p.count:>6}  {change:<10}{p.label:<10} {p.pattern_id}  {p.template}")
         lines.append(f"          first {p.first_seen}  last {p.last_seen}  {services}")
         if p.example and p.example != p.template and (index == 0 or _mostly_variable(p.template)):
             lines.append(f"          e.g. {_cut(p.example, _EXAMPLE_CHARS)}")
     if result.other_count:
         lines.append(f"  {result.other_count:>6}  in {result.other_patterns} other pattern(s)")
+    lines += [f"  gone (baseline {g.baseline_count}): {g.pattern_id}  {g.template}" for g in result.gone]
+    if result.gone_total > len(result.gone):
+        lines.append(f"  gone: {result.gone_total - len(result.gone)} other pattern(s) of the baseline")
     return lines + _footer(result)
 
 
@@ -181,7 +184,10 @@ def rollback(result: RollbackCandidates) -> list[str]:
 
 
 def timeline(result: IncidentTimeline) -> list[str]:
-    lines = [f"Timeline {result.since} → {result.until}"]
+    lines = [
+        f"Timeline {result.since} → {result.until} (baseline from {result.baseline_since})",
+        result.summary,
+    ]
     for e in result.events:
         quoted = f'  "{e.text}"' if e.text else ""
         lines.append(f"  {e.timestamp}  {e.kind:<13} {e.summary}{quoted}")

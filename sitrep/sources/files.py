@@ -7,6 +7,7 @@ that cannot be read is skipped and counted.
 
 from __future__ import annotations
 
+import copy
 import gzip
 import heapq
 import os
@@ -17,7 +18,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from sitrep.deadline import check, expired, time_left, touched
+from sitrep.deadline import Call, check, current, expired, time_left, touched
 from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
 from sitrep.errors import SourceUnavailable
 from sitrep.settings import FieldNames, FilesSource
@@ -249,6 +250,11 @@ class FileLogSource:
         found = WindowScan()
         if not groups and not stats:
             return found
+        memo_key = ("files.stats", id(self), query.services, query.text)
+        if not groups:
+            earlier = _rolled_up(current(), memo_key, stats)
+            if earlier is not None:
+                return earlier
         covered = [*groups, *stats]
         span = LogQuery(
             min(start for start, _ in covered),
@@ -276,6 +282,9 @@ class FileLogSource:
                     tally[service].add(index, record)
         found.groups = [(index, group) for (index, _), group in grouped.items()]
         found.stats = {service: t.finish() for service, t in sorted(tally.items())}
+        call = current()
+        if stats and not groups and not report.partial and call is not None:
+            call.memo[memo_key] = (list(stats), tally, report)
         return found
 
     def status(self) -> SourceStatus:
@@ -383,28 +392,77 @@ class _Tally:
     `Quantiles` (exact while a window is small, within 1% past it: bounded memory)."""
 
     def __init__(self, windows: Sequence[tuple[float, float]]) -> None:
-        self.stats = [WindowStats(start, end) for start, end in windows]
-        self.line_errors = [0] * len(windows)
+        self.windows = list(windows)
+        count = len(windows)
+        self.events = [0] * count
+        self.requests = [0] * count
+        self.request_errors = [0] * count
+        self.line_errors = [0] * count
         self.durations = [Quantiles() for _ in windows]
 
     def add(self, index: int, record: LogRecord) -> None:
-        window = self.stats[index]
-        window.events += 1
+        self.events[index] += 1
         error = record.level in ERROR_LEVELS
-        if record.is_request:
-            window.requests += 1
-            window.errors += error or (record.status is not None and record.status >= 500)
+        if record.status is not None or record.duration_ms is not None:  # a request
+            self.requests[index] += 1
+            self.request_errors[index] += error or (record.status is not None and record.status >= 500)
             if record.duration_ms is not None:
                 self.durations[index].add(record.duration_ms)
         elif error:
             self.line_errors[index] += 1
 
+    def rolled_up(self, windows: Sequence[tuple[float, float]], parts: list[range]) -> _Tally:
+        """The tally over `windows`, each the union of this tally's windows `parts[i]`: the
+        same counts and percentiles a read over `windows` gives (sketches merge exactly)."""
+        out = _Tally(windows)
+        for index, part in enumerate(parts):
+            out.events[index] = sum(self.events[i] for i in part)
+            out.requests[index] = sum(self.requests[i] for i in part)
+            out.request_errors[index] = sum(self.request_errors[i] for i in part)
+            out.line_errors[index] = sum(self.line_errors[i] for i in part)
+            for i in part:
+                out.durations[index].merge(self.durations[i])
+        return out
+
     def finish(self) -> list[WindowStats]:
-        for window, errors, values in zip(self.stats, self.line_errors, self.durations, strict=True):
-            if not window.requests:
-                window.errors = errors
-            window.p50_ms, window.p95_ms, window.p99_ms = (values.quantile(q) for q in (0.5, 0.95, 0.99))
-        return self.stats
+        out = []
+        for index, (start, end) in enumerate(self.windows):
+            requests = self.requests[index]
+            values = self.durations[index]
+            p50, p95, p99 = (values.quantile(q) for q in (0.5, 0.95, 0.99))
+            errors = self.request_errors[index] if requests else self.line_errors[index]
+            out.append(WindowStats(start, end, self.events[index], requests, errors, p50, p95, p99))
+        return out
+
+
+def _rolled_up(call: Call | None, key: tuple[object, ...], stats: Windows) -> WindowScan | None:
+    """The statistics over `stats` from a complete read earlier in this call whose windows
+    make them up (deploy_health reads per bucket, then per deploy window): no second read."""
+    if call is None or key not in call.memo:
+        return None
+    fine, tally, report = call.memo[key]
+    parts = _parts(fine, stats)
+    if parts is None:
+        return None
+    found = WindowScan(report=copy.deepcopy(report))
+    found.stats = {name: t.rolled_up(stats, parts).finish() for name, t in sorted(tally.items())}
+    return found
+
+
+def _parts(fine: Sequence[tuple[float, float]], coarse: Sequence[tuple[float, float]]) -> list[range] | None:
+    """For each coarse window, the run of fine windows that makes it up exactly; None if some
+    coarse window is not such a union."""
+    starts = {start: i for i, (start, _) in enumerate(fine)}
+    ends = {end: i for i, (_, end) in enumerate(fine)}
+    parts = []
+    for start, end in coarse:
+        first, last = starts.get(start), ends.get(end)
+        if first is None or last is None or last < first:
+            return None
+        if any(fine[i][1] != fine[i + 1][0] for i in range(first, last)):
+            return None  # a gap between fine windows: not the same span
+        parts.append(range(first, last + 1))
+    return parts
 
 
 def _open(path: Path) -> IO[bytes]:

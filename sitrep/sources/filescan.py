@@ -223,6 +223,9 @@ class Filter:
     level_values: frozenset[bytes] = frozenset()
     """The wanted levels' spellings, lowered: what a level key's string value must be."""
     level_numbers: frozenset[int] = frozenset()
+    level_patterns: tuple[tuple[bytes, re.Pattern[bytes]], ...] = ()
+    """Per level key as written (`"level"`), a pattern for that key followed by a value that
+    may read as a wanted level: found in a block's raw bytes in one pass per key."""
 
     @classmethod
     def of(cls, query: LogQuery, default_service: str | None, level_keys: tuple[str, ...] = ()) -> Filter:
@@ -265,6 +268,7 @@ class Filter:
             tuple(f'"{k}"'.lower().encode() for k in keys),
             frozenset(values),
             frozenset(numbers),
+            _level_patterns(keys, values) if levels is not None else (),
         )
 
     @property
@@ -278,6 +282,9 @@ def candidates(block: Block, tests: Filter) -> Iterator[tuple[int, bytes]]:
     newline; empty lines are left out. Nothing is listed ahead: a block of a million tiny
     lines costs no more memory than its bytes."""
     data = block.data
+    if tests.text is None and tests.level_patterns and _all_json(data):
+        yield from _json_level_candidates(block, tests)
+        return
     lowered: bytes | None = None
     if (tests.levels is not None or tests.text is not None) and data.isascii():
         lowered = data.lower()
@@ -311,10 +318,57 @@ def candidates(block: Block, tests: Filter) -> Iterator[tuple[int, bytes]]:
         yield block.offset + start, line
 
 
+def _level_patterns(keys: list[str], values: set[bytes]) -> tuple[tuple[bytes, re.Pattern[bytes]], ...]:
+    """For each level key, the key as written, then a value `_may_be_wanted` may keep: a string
+    starting with a wanted spelling (any ASCII case, after ASCII white space), a string with an
+    escape or a non-ASCII character before its first letter (the parser says), or no string
+    at all (checked by `_may_be_wanted`)."""
+    words = b"|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)) or b"(?!)"
+    value = (
+        rb'"[ \t\r\x0b\x0c]*(?i:' + words + rb")"
+        rb'|"[^"\\]*\\'
+        rb'|"[ \t\r\x0b\x0c]*[\x80-\xff]'
+        rb'|(?=[^"\s])'
+    )
+    return tuple(
+        (f'"{k}"'.encode(), re.compile(b'"' + re.escape(k.encode()) + rb'"\s*:\s*(?:' + value + b")"))
+        for k in keys
+    )
+
+
+def _json_level_candidates(block: Block, tests: Filter) -> Iterator[tuple[int, bytes]]:
+    """`candidates` for a level test on an all-JSON block: each level key with the value after
+    it found in the raw bytes, one pass per key the block holds (keys are matched as the
+    parser reads them, with their case; values without case)."""
+    data = block.data
+    size = len(data)
+    found: dict[int, int] = {}
+    for key, pattern in tests.level_patterns:
+        if key not in data:
+            continue
+        for match in pattern.finditer(data):
+            position = match.end()
+            if position < size and data[position] != 34 and not _may_be_wanted(data, position, tests):
+                continue  # a number, true, false or null that reads as no wanted level
+            at = match.start()
+            start = data.rfind(b"\n", 0, at) + 1
+            if start in found:
+                continue
+            end = data.find(b"\n", at)
+            found[start] = size if end < 0 else end
+    for start, end in sorted(found.items(), reverse=True):
+        line = data[start:end]
+        if tests.services is None or any(n in line for n in tests.services):
+            yield block.offset + start, line
+
+
+_NOT_A_BRACE_NEXT = re.compile(rb"\n(?!\{)")
+
+
 def _all_json(data: bytes) -> bool:
-    """Every line of `data` starts with a brace (so none is logfmt or plain text)."""
-    lines = data.count(b"\n") + (not data.endswith(b"\n"))
-    return data[:1] == b"{" and data.count(b"\n{") + 1 == lines
+    """Every line of `data` starts with a brace (so none is logfmt or plain text, nor empty):
+    no newline but the last is followed by anything else (one pass over the newlines)."""
+    return data[:1] == b"{" and _NOT_A_BRACE_NEXT.search(data, 0, len(data) - data.endswith(b"\n")) is None
 
 
 _SPACE = frozenset(b" \t\r\n")

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import orjson
 
@@ -108,8 +108,39 @@ def level_spellings(level: str) -> tuple[frozenset[str], frozenset[int]]:
     return words, frozenset(number for number, normal in _NUMERIC_LEVELS.items() if normal == level)
 
 
+_ZULU = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}):([0-5]\d)(?:\.(\d{3}|\d{6}))?Z", re.ASCII)
+"""The commonest timestamp, `2026-05-04T11:59:07.123Z`: read by its minute, looked up once."""
+_MINUTES: dict[str, int] = {}
+_MINUTES_KEPT = 100_000
+
+
 def parse_timestamp(value: object) -> float | None:
     """ISO-8601 (naive taken as UTC) or epoch seconds, milliseconds or nanoseconds."""
+    if type(value) is str and (match := _ZULU.fullmatch(value)) is not None:
+        minute = _MINUTES.get(match[1])
+        if minute is None:
+            minute = _minute(match[1])
+        if minute is not None:
+            fraction = match[3]
+            micros = 0 if fraction is None else int(fraction) * (1000 if len(fraction) == 3 else 1)
+            # The same arithmetic as datetime.timestamp (whole microseconds over 10**6): the
+            # same float to the last bit.
+            return ((minute + int(match[2])) * 1_000_000 + micros) / 1_000_000
+    return _parse_timestamp(value)
+
+
+def _minute(prefix: str) -> int | None:
+    try:
+        moment = datetime.fromisoformat(prefix + ":00+00:00")
+    except ValueError:
+        return None
+    if len(_MINUTES) >= _MINUTES_KEPT:
+        _MINUTES.clear()
+    _MINUTES[prefix] = minute = int(moment.timestamp())
+    return minute
+
+
+def _parse_timestamp(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -137,6 +168,12 @@ def _epoch_seconds(value: float) -> float | None:
     return number
 
 
+def _top_keys(name: str) -> frozenset[str]:
+    """The top-level keys `_accessor(name)` may read: each leading part of the dotted name."""
+    parts = name.split(".")
+    return frozenset(".".join(parts[:stop]) for stop in range(1, len(parts) + 1))
+
+
 def _accessor(name: str) -> Callable[[dict[str, Any]], Any]:
     """Read `a.b.c` as a dotted key, as nested objects, or any mix of the two."""
     parts = name.split(".")
@@ -158,6 +195,36 @@ def _accessor(name: str) -> Callable[[dict[str, Any]], Any]:
             current = found
         return current
 
+    return _straight(name, parts, get)
+
+
+def _straight(name: str, parts: list[str], get: _Getter) -> _Getter:
+    """`get` with the usual nesting ({"log": {"level": ...}}) read straight first; anything
+    else (a dotted key, a mix, a miss) by `get` itself, so the value is the same."""
+    if len(parts) == 2:
+        outer, inner = parts
+
+        def two(obj: dict[str, Any]) -> Any:
+            if name not in obj:
+                found = obj.get(outer)
+                if type(found) is dict and (value := found.get(inner)) is not None:
+                    return value
+            return get(obj)
+
+        return two
+    if len(parts) == 3:
+        first, second, third = parts
+
+        def three(obj: dict[str, Any]) -> Any:
+            if name not in obj:
+                found = obj.get(first)
+                if type(found) is dict:
+                    middle = found.get(second)
+                    if type(middle) is dict and (value := middle.get(third)) is not None:
+                        return value
+            return get(obj)
+
+        return three
     return get
 
 
@@ -173,6 +240,37 @@ def _mixed(obj: dict[str, Any], parts: list[str]) -> Any:
     return None
 
 
+_TEXT_OR_NONE = (str, type(None))
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+"""A number that may not fit in 64 bits."""
+_ROLES = ("timestamp", "service", "level", "message", "status", "duration")
+_Getter = Callable[[dict[str, Any]], Any]
+_Plan = tuple[_Getter, _Getter, _Getter, _Getter, _Getter, _Getter]
+_PLANS_KEPT = 256
+"""Line shapes (sets of top-level keys) whose plan is kept; others are planned each time."""
+
+
+def _nothing(obj: dict[str, Any]) -> None:
+    return None
+
+
+def _first_of(getters: list[_Getter]) -> _Getter:
+    """One reader trying `getters` in turn: the first value that is not None."""
+    if not getters:
+        return _nothing
+    if len(getters) == 1:
+        return getters[0]
+
+    def first(obj: dict[str, Any]) -> Any:
+        for get in getters:
+            value = get(obj)
+            if value is not None:
+                return value
+        return None
+
+    return first
+
+
 class LineParser:
     """Turns lines into `LogRecord`s with the configured field names."""
 
@@ -183,12 +281,17 @@ class LineParser:
         self._duration_scale = _UNIT_TO_MS[fields.duration_unit]
         defaults = FieldNames()
         self._get: dict[str, list[Callable[[dict[str, Any]], Any]]] = {}
-        for role in ("timestamp", "service", "level", "message", "status", "duration"):
+        self._candidates: list[list[tuple[frozenset[str], Callable[[dict[str, Any]], Any]]]] = []
+        for role in _ROLES:
             configured = getattr(fields, role)
             names = [configured]
             if configured == getattr(defaults, role):
                 names += _FALLBACKS.get(role, ())
             self._get[role] = [_accessor(name) for name in names]
+            self._candidates.append([(_top_keys(n), g) for n, g in zip(names, self._get[role], strict=True)])
+        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._non_text = False
+        """Whether the last mapping read had a service or message that was not a string."""
         self.timestamp_key = fields.timestamp
 
     def parse(self, line: str) -> LogRecord | None:
@@ -223,9 +326,14 @@ class LineParser:
                 pass
             else:
                 try:
-                    return self._from_mapping(value) if type(value) is dict else None
+                    record = self._from_mapping(value) if type(value) is dict else None
                 except Exception:  # as in parse
                     return None
+                # orjson reads an integer past 64 bits as a float, json as an int: where such a
+                # number may be written into the service or message (not a string), take
+                # json's reading.
+                if record is None or not self._non_text or _LONG_DIGITS.search(raw) is None:
+                    return record
         return self.parse(raw.decode("utf-8", "replace"))
 
     def parse_mapping(self, obj: dict[str, Any]) -> LogRecord | None:
@@ -235,27 +343,43 @@ class LineParser:
         except Exception:  # as for a line
             return None
 
-    def _first(self, role: str, obj: dict[str, Any]) -> Any:
-        for get in self._get[role]:
-            value = get(obj)
-            if value is not None:
-                return value
-        return None
+    def _plan(self, obj: dict[str, Any]) -> _Plan:
+        """Per role, the one reader of an object with these top-level keys: the accessors that
+        could find anything in it (one whose top-level keys are all absent reads None from every
+        such object), first to last. Objects of one shape share it: the fallbacks cost nothing
+        where they cannot apply."""
+        shape = tuple(obj)
+        plan = self._plans.get(shape)
+        if plan is None:
+            keys = set(shape)
+            plan = cast(
+                _Plan,
+                tuple(
+                    _first_of([get for tops, get in found if not tops.isdisjoint(keys)])
+                    for found in self._candidates
+                ),
+            )
+            if len(self._plans) < _PLANS_KEPT:
+                self._plans[shape] = plan
+        return plan
 
     def _from_mapping(self, obj: dict[str, Any] | None) -> LogRecord | None:
         if not obj:
             return None
-        ts = parse_timestamp(self._first("timestamp", obj))
+        timestamp, service_of, level, message, status, duration = self._plan(obj)
+        ts = parse_timestamp(timestamp(obj))
         if ts is None:
             return None
-        service = self._first("service", obj)
+        service = service_of(obj)
+        text = message(obj)
+        self._non_text = type(service) not in _TEXT_OR_NONE or type(text) not in _TEXT_OR_NONE
         return LogRecord(
             ts=ts,
             service=_text(service, MAX_NAME_CHARS) if service is not None else self.default_service,
-            level=normalize_level(self._first("level", obj)),
-            message=_message(self._first("message", obj)),
-            status=_as_status(self._first("status", obj)),
-            duration_ms=_as_duration(self._first("duration", obj), self._duration_scale),
+            level=normalize_level(level(obj)),
+            message=_message(text),
+            status=_as_status(status(obj)),
+            duration_ms=_as_duration(duration(obj), self._duration_scale),
         )
 
     def _from_plain(self, text: str) -> LogRecord | None:

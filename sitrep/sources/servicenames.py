@@ -1,6 +1,10 @@
 """The service names a log file holds, learned once and kept up to date as it grows.
 
-Listing services must not cost a parse of every line on every call. What one read learned
+Listing services must not cost a read of every line, even the first time: a file larger
+than `SAMPLE_BYTES` twice over is sampled (its first and last `SAMPLE_BYTES`, and
+`MIDDLE_SAMPLES` stretches of `MIDDLE_BYTES` between), a compressed one read to
+`SAMPLE_BYTES` of its text. A service that logs only outside the samples is missing from the
+list until it logs again near the end; the logs themselves are still searched whole. What one read learned
 is kept per file, by its identity (device and inode) with the offset read to and the file's
 first bytes: a file that grew is read on from there; one that was truncated, rewritten or
 replaced (rotation gives the new file a new inode) is read again from the start. Nothing is
@@ -30,6 +34,10 @@ from sitrep.sources.logparse import LineParser
 __all__ = ["ServiceNames"]
 
 _HEAD_BYTES = 256
+SAMPLE_BYTES = 4 << 20
+"""Bytes read at each end of a large file (and of a file's new part, when it grew by more)."""
+MIDDLE_SAMPLES = 8
+MIDDLE_BYTES = 256 << 10
 
 
 @dataclass(slots=True)
@@ -94,9 +102,10 @@ class ServiceNames:
     def _read_plain(
         self, handle: IO[bytes], start: int, size: int, parser: LineParser, names: set[str]
     ) -> tuple[bool, int]:
-        """Reads [start, size) of a plain file; returns (complete, the offset read to)."""
+        """Samples [start, size) of a plain file (`_samples`); returns (complete, the offset
+        read to)."""
         end = start
-        for block in blocks(handle, Span(start, size, False)):
+        for block in (b for span in _samples(start, size) for b in blocks(handle, span)):
             check()
             if expired():
                 return False, start
@@ -112,9 +121,13 @@ class ServiceNames:
         lines = LineReader(stream)
         batch: list[bytes] = []
         held = 0
+        read = 0
         for _, raw, _ in lines.raw():
             batch.append(raw)
             held += len(raw)
+            read += len(raw)
+            if read > SAMPLE_BYTES:
+                break
             if held > 1 << 22:
                 self._names_in(b"".join(batch), parser, names)
                 batch, held = [], 0
@@ -155,6 +168,19 @@ class ServiceNames:
             quoted = tuple(f'{gap}"{n}"'.encode() for n in usable for gap in (":", ": "))
         self._pattern = (frozenset(names), pattern, quoted)
         return pattern, quoted
+
+
+def _samples(start: int, size: int) -> list[Span]:
+    """The stretches of [start, size) read for names: all of it when small, else its ends and
+    a few stretches between (ascending; a line belongs to the stretch it starts in)."""
+    if size - start <= 2 * SAMPLE_BYTES + MIDDLE_SAMPLES * MIDDLE_BYTES:
+        return [Span(start, size, False)]
+    spans = [Span(start, start + SAMPLE_BYTES, False)]
+    for i in range(1, MIDDLE_SAMPLES + 1):
+        middle = start + (size - start) * i // (MIDDLE_SAMPLES + 1)
+        spans.append(Span(middle, middle + MIDDLE_BYTES, False))
+    spans.append(Span(size - SAMPLE_BYTES, size, False))
+    return spans
 
 
 _LOGFMT_START = re.compile(rb"^[A-Za-z_@][\w.@-]*=")

@@ -8,7 +8,7 @@ from pydantic import Field
 from sitrep.analysis.error_summary import PatternFound, PatternSummary, summarize_patterns
 from sitrep.domain import LogQuery
 from sitrep.errors import InputError
-from sitrep.results import ErrorPatterns, LogLine, PatternOut, SearchLogs
+from sitrep.results import ErrorPatterns, GoneOut, LogLine, PatternOut, SearchLogs
 from sitrep.settings import OutputSettings
 from sitrep.sources.logparse import normalize_level
 from sitrep.timespec import epoch_iso, epoch_iso_or_none, parse_duration, parse_instant, time_range
@@ -17,6 +17,8 @@ from sitrep.tools.output import clip, fit, scan_notes
 from sitrep.tools.params import Service, Until, levels_at_least, optional_service, require_logs, since_param
 
 DEFAULT_BASELINE_SECONDS = 24 * 3600.0
+GONE_SHOWN = 5
+"""Patterns of the baseline absent from the window, listed (the rest counted in gone_total)."""
 
 
 def search_logs(
@@ -81,9 +83,9 @@ def error_patterns(
     ] = None,
     top: Annotated[int, Field(ge=1, le=100, description="At most this many patterns.")] = 20,
 ) -> ErrorPatterns:
-    """Error lines grouped into templates (<*> marks variable parts), most frequent first: count,
-    first and last seen, an example, `new` (absent from the baseline) and a transient/persistent
-    label. Counts plus other_count equal total."""
+    """Error lines grouped into templates (<*> = variable part), most surprising first: count against
+    the baseline's (change: new, increased, decreased, chronic; `gone`: absent now), an example and
+    a transient/persistent label. Counts plus other_count equal total."""
     logs = require_logs(ctx)
     service = optional_service(ctx, service)
     start, end = time_range(since, until, ctx.now())
@@ -94,7 +96,10 @@ def error_patterns(
         windows.insert(0, (base_start, start))
     found = logs.scan(_query(start, end, service, level_set, None), groups=windows)
     report = found.report
-    summary = summarize_patterns(found.groups, current=len(windows) - 1, ungrouped=report.ungrouped)
+    lengths = (end - start, start - base_start) if base_start is not None else None
+    summary = summarize_patterns(
+        found.groups, current=len(windows) - 1, ungrouped=report.ungrouped, lengths=lengths
+    )
     window = (epoch_iso(start), epoch_iso(end))
     base = (epoch_iso(base_start), epoch_iso(start)) if base_start is not None else None
     return patterns_result(summary, window, base, level_set, top, scan_notes(report), ctx.settings.output)
@@ -121,6 +126,7 @@ def patterns_result(
             "messages); narrow the range or name a service"
         )
     items = [_pattern_out(p, width, known_baseline) for p in summary.patterns[:top]]
+    gone = [_gone_out(p, width) for p in summary.gone[:GONE_SHOWN]]
 
     def build(count: int) -> ErrorPatterns:
         shown = summary.patterns[:count]
@@ -134,6 +140,8 @@ def patterns_result(
             patterns=items[:count],
             other_count=summary.total - sum(p.count for p in shown),
             other_patterns=len(summary.patterns) - count,
+            gone=gone,
+            gone_total=len(summary.gone),
             notes=notes,
         )
 
@@ -151,9 +159,26 @@ def _pattern_out(found: PatternFound, width: int, known_baseline: bool) -> Patte
         services=dict(list(found.services.items())[:10]),
         new=(found.baseline_count == 0) if known_baseline else None,
         baseline_count=found.baseline_count if known_baseline else None,
+        change=None if found.change == "gone" else found.change,
+        ratio=_round(found.ratio),
+        p_value=_round(found.p_value),
         label=found.label,
         signal=found.signal,
     )
+
+
+def _gone_out(found: PatternFound, width: int) -> GoneOut:
+    return GoneOut(
+        pattern_id=found.pattern_id,
+        template=clip(found.template, width),
+        baseline_count=found.baseline_count,
+        p_value=_round(found.p_value) or 0.0,
+    )
+
+
+def _round(value: float | None) -> float | None:
+    """Three significant digits: enough to compare, and short."""
+    return None if value is None else float(f"{value:.3g}")
 
 
 _LEVEL_WORD = re.compile(r"[a-z][a-z0-9_-]{0,19}")

@@ -82,17 +82,39 @@ def test_persistent(template: str, example: str | None, signal: str) -> None:
         ("slow call took <*>", "slow call took 504ms"),  # a duration is no status
         ("GET <*> <*>", "GET /v1/timeout-settings 200"),  # a path is no timeout
         ("reading config timeout=<*>", "reading config timeout=30s"),  # a setting is no timeout
-        ("gateway said <*>", "gateway said 500"),  # 500 says nothing either way
-        ("NullPointerException handling java.net.SocketTimeoutException", None),  # both decisive
-        ("invalid response: connection reset", None),  # both merely suggestive
+        ("gateway said <*>", "gateway said 500"),  # a bare 500 says nothing either way
         ("user <*> logged in", "user invalid logged in"),  # a value cannot decide
-        ("Host not found: <*>", "Host not found: db"),  # DNS or a missing record
-        # A generic exception type around a transient cause.
-        ("java.lang.IllegalStateException: No instances available for <*>", None),
     ],
 )
-def test_unknown_rather_than_a_guess(template: str, example: str | None) -> None:
+def test_no_signal_in_the_text_is_unknown(template: str, example: str | None) -> None:
     assert classify(template, example) == Classification("unknown", None)
+
+
+@pytest.mark.parametrize(
+    ("template", "signal"),
+    [
+        # Both decisive: a wrong "persistent" stops a human, a wrong "transient" costs a retry.
+        ("NullPointerException handling java.net.SocketTimeoutException", "java.net.SocketTimeoutException"),
+        ("invalid response: connection reset", "connection reset"),  # both merely suggestive
+        ("Host not found: <*>", "Host not found"),  # DNS or a missing record
+        # A generic exception type around a transient cause (Nezha's TrainTicket).
+        ("java.lang.IllegalStateException: No instances available for <*>", "No instances available"),
+        (
+            "Request processing failed; nested exception is org.springframework.web.client."
+            "HttpServerErrorException$InternalServerError: <*> Internal Server Error: [<*>]",
+            "Internal Server Error",
+        ),
+    ],
+)
+def test_unsure_leans_transient(template: str, signal: str) -> None:
+    assert classify(template) == Classification("transient", signal)
+
+
+def test_persistent_signals_alone_decide() -> None:
+    assert classify("[getOrderById][Get Order By ID Fail][Order not found][OrderId: <*>]") == (
+        Classification("persistent", "not found")
+    )
+    assert classify("[pay][Order status Not allowed to Pay]") == Classification("persistent", "Not allowed")
 
 
 def test_a_decisive_signal_outweighs_a_suggestive_one_against_it() -> None:

@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sitrep.analysis.judge import adjust_fdr, hodges_lehmann, judge, mann_whitney_u, min_p_value
+from sitrep.analysis.judge import (
+    adjust_fdr,
+    compare_counts,
+    hodges_lehmann,
+    judge,
+    mann_whitney_u,
+    min_p_value,
+)
 
 stats = pytest.importorskip("scipy.stats")
 
@@ -113,3 +120,26 @@ def test_no_change_and_empty_sides() -> None:
     assert empty.p_value == 1.0
     with pytest.raises(ValueError):
         mann_whitney_u([], [1.0])
+
+
+@pytest.mark.parametrize(
+    ("window", "reference", "window_seconds", "reference_seconds"),
+    [
+        (5, 0, 600, 1800),
+        (0, 10, 600, 1800),
+        (30, 90, 600, 1800),
+        (100, 10, 600, 1800),
+        (3, 1000, 60, 86400),
+        (40_000, 90_000, 600, 1800),
+        (1, 1, 1, 1),
+    ],
+)
+def test_compare_counts_is_the_binomial_test_of_two_rates(
+    window: int, reference: int, window_seconds: float, reference_seconds: float
+) -> None:
+    change = compare_counts(window, reference, window_seconds, reference_seconds)
+    total, share = window + reference, window_seconds / (window_seconds + reference_seconds)
+    assert change.p_up == pytest.approx(stats.binom.sf(window - 1, total, share), rel=1e-9, abs=1e-300)
+    assert change.p_down == pytest.approx(stats.binom.cdf(window, total, share), rel=1e-9, abs=1e-300)
+    expected = (window / window_seconds) / (reference / reference_seconds) if reference else None
+    assert change.ratio == (pytest.approx(expected) if expected is not None else None)

@@ -15,7 +15,7 @@ from sitrep.cli.main import DEMO_MARKER, build_parser, main
 from sitrep.cli.render import SPARKS, render, sparkline
 from sitrep.cli.triage import build_triage
 from sitrep.demo import DemoScenario, build_demo
-from sitrep.results import as_data
+from sitrep.results import ErrorPatterns, GoneOut, PatternOut, as_data
 from sitrep.settings import load_settings
 from sitrep.tools import READ_TOOLS
 from sitrep.tools.context import build_context
@@ -280,3 +280,37 @@ def test_status_fails_when_a_glob_matches_nothing(tmp_path: Path) -> None:
     config.write_text('[files]\npaths = ["logs/*.jsonl"]\n')
     code = main(["status", "--config", str(config)])
     assert code == 1
+
+
+def test_patterns_text_shows_each_patterns_change_and_what_is_gone() -> None:
+    def pattern(pattern_id: str, change: str | None, new: bool | None) -> PatternOut:
+        return PatternOut(
+            pattern_id=pattern_id,
+            template=f"{pattern_id} happened",
+            count=3,
+            first_seen=None,
+            last_seen=None,
+            example="",
+            services={},
+            new=new,
+            change=change,  # type: ignore[arg-type]
+            label="transient",
+            signal="default: no sign of a lasting cause",
+        )
+
+    result = ErrorPatterns(
+        since="a",
+        until="b",
+        baseline_since="c",
+        baseline_until="a",
+        levels=["error"],
+        total=6,
+        patterns=[pattern("p1", "increased", False), pattern("p2", None, None)],
+        other_count=0,
+        other_patterns=0,
+        gone=[GoneOut(pattern_id="p3", template="p3 happened", baseline_count=40, p_value=0.001)],
+        gone_total=3,
+    )
+    text = render(result)
+    assert re.search(r"3  increased +transient +p1", text) and re.search(r"3  +transient +p2", text)
+    assert "gone (baseline 40): p3  p3 happened" in text and "gone: 2 other pattern(s)" in text

@@ -2,6 +2,7 @@
 rotated files, services learned once. Small blocks make a few hundred KiB behave as GiB do."""
 
 import gzip
+import itertools
 import json
 import os
 import random
@@ -13,7 +14,7 @@ import pytest
 from sitrep import deadline
 from sitrep.domain import LogQuery, ScanReport
 from sitrep.settings import FieldNames, FilesSource
-from sitrep.sources import files, filescan
+from sitrep.sources import files, filescan, servicenames
 from sitrep.sources.files import FileLogSource
 
 BASE = datetime(2026, 11, 23, 8, 0, tzinfo=UTC).timestamp()
@@ -221,8 +222,14 @@ def test_services_skip_lines_naming_known_services_but_find_a_new_one(tmp_path: 
     assert source(str(tmp_path / "*.jsonl")).services() == {*SERVICES, "rare"}
 
 
-def test_the_byte_tests_keep_every_line_a_full_parse_keeps(tmp_path: Path) -> None:
+@pytest.mark.parametrize("plain_line", [True, False], ids=["mixed", "all-json"])
+def test_the_byte_tests_keep_every_line_a_full_parse_keeps(tmp_path: Path, plain_line: bool) -> None:
     levels = [
+        '"level": 5e1', '"level": 60.7', '"level": -50', '"level": "\u00a0error"', '"level": "\t Fatal"',
+        '"level": " error"', '"Level": "error"', '"log": {"level": "Emergency"}', '"level": {"x": 1}',
+        '"level":"ERR"', '"level": false',
+    ]  # fmt: skip
+    levels += [
         '"level": 50', '"level":60', '"level": 50.0', '"level": 30', '"level": true', '"level": null',
         '"log": {"level": "ERROR "}', '"log": {"level": "info"}', '"severity": "err"', '"lvl": "Warn"',
         '"level": "error", "x": {"level": "info"}', '"x": {"level": "info"}, "level": "fatal"',
@@ -235,7 +242,8 @@ def test_the_byte_tests_keep_every_line_a_full_parse_keeps(tmp_path: Path) -> No
         text.append(
             f'{{"@timestamp": "{stamp(BASE + i)}", "service": {{"name": "{service}"}}, {level}, "message": "m{i}"}}'
         )
-    text.append(f"{stamp(BASE + 100)} ERROR plain line")
+    if plain_line:
+        text.append(f"{stamp(BASE + 100)} ERROR plain line")
     write(tmp_path / "app.jsonl", text)
     src = source(str(tmp_path / "*.jsonl"))
     for query in (
@@ -251,3 +259,62 @@ def test_the_byte_tests_keep_every_line_a_full_parse_keeps(tmp_path: Path) -> No
             if r.level in (query.levels or ()) and (query.services is None or r.service in query.services)
         )
         assert messages(src, query) == want
+
+
+def test_window_stats_after_bucket_stats_in_one_call_are_rolled_up_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = lines(6000, step=1.0)
+    text += [
+        json.dumps({"@timestamp": stamp(BASE + 7000 + i), "service": {"name": "api"}, "message": "m"})
+        for i in range(9)
+    ]
+    write(tmp_path / "app.jsonl", text)
+    src = source(str(tmp_path / "*.jsonl"))
+    edges = [BASE + 60 * i for i in range(0, 118)]
+    buckets = list(itertools.pairwise(edges))
+    windows = [(edges[0], edges[40]), (edges[40], edges[41]), (edges[41], edges[-1])]
+    query = LogQuery(edges[0], edges[-1])
+    expected_windows = src.scan(query, stats=windows).stats  # outside a call: read afresh
+    reads: list[int] = []
+    original = filescan._read_block
+
+    def counting(handle, low, high):  # type: ignore[no-untyped-def]
+        reads.append(low)
+        return original(handle, low, high)
+
+    monkeypatch.setattr(filescan, "_read_block", counting)
+    with deadline.tool_call("deploy_health", 60):
+        per_bucket = src.scan(query, stats=buckets).stats
+        read_once = len(reads)
+        assert src.scan(query, stats=windows).stats == expected_windows
+        assert len(reads) == read_once
+        # Windows that are not unions of the buckets are read.
+        src.scan(query, stats=[(edges[0] + 1, edges[5])])
+        assert len(reads) > read_once
+    assert sum(w.events for w in per_bucket["api"]) == sum(w.events for w in expected_windows["api"])
+
+
+def test_services_of_a_large_file_come_from_samples_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(servicenames, "SAMPLE_BYTES", 32 << 10)
+    monkeypatch.setattr(servicenames, "MIDDLE_BYTES", 4 << 10)
+    text = lines(20000)
+    named = [json.dumps({"@timestamp": stamp(BASE + i), "service": {"name": n}, "message": "x"}) for i, n in ((1, "first"), (30000, "last"))]  # fmt: skip
+    write(tmp_path / "app.jsonl", [named[0], *text, named[1]])
+    read: list[int] = []
+    original = filescan._read_block
+
+    def counting(handle, low, high):  # type: ignore[no-untyped-def]
+        block = original(handle, low, high)
+        read.append(0 if block is None else len(block.data))
+        return block
+
+    monkeypatch.setattr(filescan, "_read_block", counting)
+    src = source(str(tmp_path / "*.jsonl"))
+    assert src.services() == {*SERVICES, "first", "last"}
+    assert sum(read) < (tmp_path / "app.jsonl").stat().st_size / 10
+    with (tmp_path / "app.jsonl").open("a") as handle:  # grown: the new lines are read
+        handle.write(json.dumps({"@timestamp": stamp(BASE + 30001), "service": {"name": "new"}}) + "\n")
+    assert "new" in src.services()

@@ -1,5 +1,6 @@
 import json
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -134,3 +135,32 @@ _KEYS = st.sampled_from(["@timestamp", "ts", "service", "log.level", "level", "m
 def test_a_line_read_from_bytes_gives_the_record_text_gives(raw: bytes) -> None:
     parser = LineParser(FieldNames(), "auto", default_service="app")
     assert parser.parse_bytes(raw) == parser.parse(raw.decode("utf-8", "replace"))
+
+
+def test_the_minute_shortcut_reads_timestamps_as_datetime_does() -> None:
+    rng = random.Random(7)
+    values = [
+        "2026-02-30T10:00:00Z",
+        "2026-05-04T11:59:60Z",
+        "2026-05-04T11:59:59.9999Z",
+        "2026-05-04T24:00:00Z",
+    ]
+    for _ in range(3000):
+        moment = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.uniform(0, 1e9))
+        spec = rng.choice(["seconds", "milliseconds", "microseconds"])
+        values.append(moment.isoformat(timespec=spec).replace("+00:00", "Z"))
+    for value in values:
+        try:
+            slow: float | None = datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            slow = None
+        assert parse_timestamp(value) == slow, value
+
+
+def test_an_integer_past_64_bits_reads_from_bytes_as_from_text() -> None:
+    parser = LineParser(FieldNames())
+    raw = (
+        b'{"service":[-9223372036854775809],"timestamp":"0001-01-01 00:00:00","message":18446744073709551616}'
+    )
+    assert parser.parse_bytes(raw) == parser.parse(raw.decode())
+    assert parser.parse_bytes(raw).service == "[-9223372036854775809]"  # type: ignore[union-attr]

@@ -55,8 +55,14 @@ async def test_error_patterns_account_for_every_line_and_flag_the_new_ones(
     old = [p for p in result["patterns"] if p["new"] is False]
     assert old, "background errors existed before the incident"
     assert all(p["baseline_count"] == 0 for p in new) and all(p["baseline_count"] > 0 for p in old)
+    assert all(p["change"] == "new" for p in new)
+    assert all(p["change"] in ("increased", "decreased", "chronic") and p["ratio"] > 0 for p in old)
+    p_values = [p["p_value"] for p in result["patterns"]]
+    assert p_values == sorted(p_values), "most surprising first"
+    assert all(g["baseline_count"] > 0 and 0 <= g["p_value"] <= 1 for g in result.get("gone", []))
+    assert result.get("gone_total", 0) >= len(result.get("gone", []))
     assert all(
-        p["pattern_id"].startswith("p") and p["label"] in ("transient", "persistent", "unknown")
+        p["pattern_id"].startswith("p") and p["label"] in ("transient", "persistent") and p["signal"]
         for p in result["patterns"]
     )
 
@@ -78,6 +84,9 @@ async def test_top_cuts_the_list_but_not_the_count(client: Client) -> None:
 async def test_without_a_baseline_new_is_unknown(client: Client) -> None:
     result = await call(client, "error_patterns", baseline="none")
     assert result["baseline_since"] == "" and all(p["new"] is None for p in result["patterns"])
+    assert all(p.get("change") is None and p.get("p_value") is None for p in result["patterns"])
+    counts = [p["count"] for p in result["patterns"]]
+    assert counts == sorted(counts, reverse=True) and not result.get("gone")
     all_levels = await call(client, "error_patterns", levels=["all"], since="10m")
     assert all_levels["levels"] == ["all"] and all_levels["total"] > result["total"] / 6
     assert "baseline: 'sometime'" in await fails(client, "error_patterns", baseline="sometime")
