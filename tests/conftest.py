@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.gitrepo import Repo
+
+# In CI the generated tests draw the same examples on every run, so that a run fails only
+# for a change, never for the draw; run them locally to explore new examples. A failure
+# found locally prints its example: add it to the test with @example.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True, scope="session")

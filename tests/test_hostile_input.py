@@ -32,6 +32,7 @@ from tests.hostile import (
     arguments,
     build_hostile_incident,
     generated,
+    in_time,
     problems,
     secret_pieces,
 )
@@ -83,7 +84,7 @@ def before(incident: HostileIncident) -> str:
 
 def check(tool: str, result: Any, seconds: float, incident: HostileIncident) -> None:
     text = "".join(getattr(part, "text", "") for part in result.content)
-    assert seconds < DEADLINE + 2, f"{tool} took {seconds:.1f} s"
+    assert in_time(seconds, DEADLINE), f"{tool} took {seconds:.1f} s"
     if result.is_error:
         assert text.strip(), f"{tool}: an error with no message"
         for sign in ("Traceback", "internal error", "unexpected exception"):

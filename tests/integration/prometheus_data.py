@@ -1,9 +1,11 @@
 """What the Prometheus integration tests load beside the Nezha metrics: OpenTelemetry HTTP
-server metrics for one service (zero-config signal detection) and an ALERTS history."""
+server metrics for one service (zero-config signal detection) and an ALERTS history; the time
+of the demo whose metrics they load."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 START = 1675080000  # 2023-01-30T12:00:00Z, inside the Nezha day
@@ -12,6 +14,8 @@ ERRORS_PER_MINUTE = 5
 OK_PER_MINUTE = 95
 ALERT_FROM = START + 20 * 60  # 12:20
 ALERT_UNTIL = START + 40 * 60  # 12:40, the last sample of the firing alert
+DEMO_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+"""Fixed, so the demo's metrics are the same on every build."""
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class PrometheusDev:
     prometheus_url: str
     alertmanager_url: str
     state: Path | None = None
-    """The state directory, for a test that loads more history (scripts/prometheus-dev load)."""
+    """The state directory (scripts/prometheus-dev's), where the test data was loaded."""
 
 
 def synthetic_openmetrics() -> str:

@@ -6,8 +6,6 @@ build-info labels, and alerts the test pushes into Alertmanager itself."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,45 +27,16 @@ from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.deploys import recent_deploys
 from sitrep.tools.health import deploy_health, rollback_candidates
 from sitrep.tools.timeline import incident_timeline
-from tests.integration.conftest import PROMETHEUS_SCRIPT
-from tests.integration.prometheus_data import ALERT_FROM, PrometheusDev
+from tests.integration.prometheus_data import ALERT_FROM, DEMO_NOW, PrometheusDev
 
-DEMO_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-"""Fixed, so the demo's metrics are the same on every load (a reload adds nothing new)."""
 NEZHA_NOW = datetime(2023, 1, 30, 14, 30, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def demo(prometheus_dev: PrometheusDev, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoScenario]:
-    scenario = build_demo(tmp_path_factory.mktemp("demo-metrics") / "incident", now=DEMO_NOW)
-    assert scenario.metrics_path is not None and prometheus_dev.state is not None
-    marker = prometheus_dev.state / f"sitrep-demo-{int(DEMO_NOW.timestamp())}-loaded"
-    if not marker.exists():
-        env = {**os.environ, "SITREP_PROMETHEUS_STATE": str(prometheus_dev.state)}
-        loaded = subprocess.run(
-            [PROMETHEUS_SCRIPT, "load", scenario.metrics_path],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert loaded.returncode == 0, loaded.stderr[-3000:]
-        marker.touch()
-    _wait_ready(prometheus_dev.prometheus_url)
-    yield scenario
-
-
-def _wait_ready(url: str) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/-/ready", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail("Prometheus did not come back after the load")
+def demo(prometheus_dev: PrometheusDev, tmp_path_factory: pytest.TempPathFactory) -> DemoScenario:
+    """The demo at DEMO_NOW, whose metrics conftest loaded with the other series."""
+    return build_demo(tmp_path_factory.mktemp("demo-metrics") / "incident", now=DEMO_NOW)
 
 
 CONTEXTS: list[ToolContext] = []

@@ -6,8 +6,6 @@ with a deploy log and shown in the timeline; sources_status says what marks depl
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +18,6 @@ from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.deploys import recent_deploys
 from sitrep.tools.status import sources_status
 from sitrep.tools.timeline import incident_timeline
-from tests.integration.conftest import PROMETHEUS_SCRIPT
 from tests.integration.kube_data import (
     CART_NEW,
     CART_OLD,
@@ -28,7 +25,6 @@ from tests.integration.kube_data import (
     END,
     ROLLBACK,
     ROLLOUT,
-    kube_openmetrics,
 )
 from tests.integration.prometheus_data import PrometheusDev
 
@@ -49,22 +45,8 @@ EXPECTED = [
 
 @pytest.fixture(scope="module")
 def servers(prometheus_dev: PrometheusDev) -> PrometheusDev:
-    assert prometheus_dev.state is not None
-    marker = prometheus_dev.state / f"sitrep-kube-{END}-loaded"
-    if not marker.exists():
-        data = prometheus_dev.state / "kube.om"
-        data.write_text(kube_openmetrics())
-        env = {**os.environ, "SITREP_PROMETHEUS_STATE": str(prometheus_dev.state)}
-        loaded = subprocess.run(
-            [PROMETHEUS_SCRIPT, "load", data],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert loaded.returncode == 0, loaded.stderr[-3000:]
-        marker.touch()
+    """The shared servers: conftest loads kube_data's series with the others, before any test
+    reads (a load restarts Prometheus, which tests running in parallel must not see)."""
     return prometheus_dev
 
 
