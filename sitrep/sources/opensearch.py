@@ -18,6 +18,7 @@ percentiles equal to the file source's (`opensearch_health.refine_body`).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -40,14 +41,17 @@ from sitrep.sources.opensearch_health import (
 )
 from sitrep.sources.opensearch_query import (
     GROUPS_FILTER_PATH,
+    LINES_FILTER_PATH,
     UNKNOWN_SERVICE,
     FieldMap,
     any_of,
     beyond_clause,
     field_caps_params,
+    lines_per_window_body,
     message_groups_body,
     query_filters,
     read_group_page,
+    read_lines_per_window,
     resolve_fields,
     search_body,
     services_body,
@@ -77,6 +81,9 @@ _TRACE_PAGE = 10_000
 """Trace lines per request: OpenSearch's default index.max_result_window."""
 _MAX_REFINED = 2_000
 """(service, window) pairs whose percentiles are made exact in one request."""
+_COUNT_FIRST_OVER = 8
+"""Group windows above which the lines per window are counted first, and only windows with
+lines are grouped (`_windows_with_lines`): one small search instead of hundreds of empty ones."""
 
 
 class OpenSearchLogSource:
@@ -205,11 +212,12 @@ class OpenSearchLogSource:
             return
         page = min(self._config.max_distinct_messages, _PAGE)
         states = [_Window(query_filters(fields, query, start, end)) for start, end in windows]
-        answers = self._group_pages(fields, states, range(len(states)), page)
-        for state, answer in zip(states, answers, strict=True):
+        asked = self._windows_with_lines(fields, query, windows)
+        answers = self._group_pages(fields, states, asked, page)
+        for index, answer in zip(asked, answers, strict=True):
             _check(answer, report)
-            state.total, state.unkeyed = window_counts(answer)
-        pending = dict(enumerate(read_group_page(answer, page) for answer in answers))
+            states[index].total, states[index].unkeyed = window_counts(answer)
+        pending = {i: read_group_page(answer, page) for i, answer in zip(asked, answers, strict=True)}
         while pending:
             for index, found in pending.items():
                 states[index].after = found.after
@@ -217,11 +225,27 @@ class OpenSearchLogSource:
                     states[index].add(group)
                     yield index, group
             more = [i for i, s in enumerate(states) if s.after is not None and s.pairs < self._bound]
-            answers = self._group_pages(fields, states, more, page) if more else []
+            answers = self._group_pages(fields, states, more, page)
             for answer in answers:
                 _check(answer, report)
             pending = {i: read_group_page(answer, page) for i, answer in zip(more, answers, strict=True)}
         yield from self._texts(fields, windows, states, report)
+
+    def _windows_with_lines(
+        self, fields: FieldMap, query: LogQuery, windows: Sequence[tuple[float, float]]
+    ) -> list[int]:
+        """The windows worth a search of their own: with many windows (a fine grid over sparse
+        logs), those where one count per window finds a line; each search in an _msearch costs
+        the cluster a few milliseconds even when it matches nothing. A window left out holds
+        no line, so it has no group, as its own search would have found."""
+        every = list(range(len(windows)))
+        if len(windows) <= _COUNT_FIRST_OVER or not all(math.isfinite(a + b) for a, b in windows):
+            return every
+        body = lines_per_window_body(fields, query, windows, self._search_timeout)
+        answer = self._search(body, {"filter_path": LINES_FILTER_PATH})
+        if shard_trouble(answer) is not None:
+            return every  # counts that may be low must not hide a window: ask them all
+        return [i for i, lines in enumerate(read_lines_per_window(answer, len(windows))) if lines]
 
     def _window_stats(
         self, query: LogQuery, windows: Sequence[tuple[float, float]], report: ScanReport
@@ -350,8 +374,8 @@ class OpenSearchLogSource:
             raise SourceResponseError(SOURCE, fields.timestamp_problem)
         return fields
 
-    def _search(self, body: Mapping[str, Any]) -> Any:
-        return self._client.post(index_path(self._config.index, "_search"), body)
+    def _search(self, body: Mapping[str, Any], params: Mapping[str, str] | None = None) -> Any:
+        return self._client.post(index_path(self._config.index, "_search"), body, params)
 
     def _count(self, fields: FieldMap) -> int:
         if not fields.indices:
@@ -370,7 +394,7 @@ class OpenSearchLogSource:
             message_groups_body(fields, states[i].filters, page, self._search_timeout, states[i].after)
             for i in indexes
         ]
-        return self._client.msearch(bodies, filter_path=GROUPS_FILTER_PATH)
+        return self._client.msearch(bodies, filter_path=GROUPS_FILTER_PATH) if bodies else []
 
     def _texts(
         self,

@@ -8,7 +8,7 @@ aggregations, so counting happens in the cluster. Window health is in `opensearc
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -323,6 +323,30 @@ def window_counts(answer: Mapping[str, Any]) -> tuple[int, int]:
     aggs = answer.get("aggregations") or {}
     unkeyed = int(aggs["unkeyed"]["doc_count"]) if "unkeyed" in aggs else total
     return total, unkeyed
+
+
+def lines_per_window_body(
+    fields: FieldMap, query: LogQuery, windows: Sequence[tuple[float, float]], timeout: str
+) -> dict[str, Any]:
+    """How many lines match the query in each (finite) window, in one search: a `date_range`
+    bucket per window, bounded as `range_ms` bounds a window's own filter."""
+    start, end = min(a for a, _ in windows), max(b for _, b in windows)
+    ranges = [
+        {"key": str(i), "from": str(ms_ceil(a)), "to": str(ms_ceil(b))} for i, (a, b) in enumerate(windows)
+    ]
+    per_window = {
+        "date_range": {"field": fields.timestamp, "format": "epoch_millis", "ranges": ranges, "keyed": True}
+    }
+    return search_body(query_filters(fields, query, start, end), 0, timeout, aggs={"windows": per_window})
+
+
+LINES_FILTER_PATH = "timed_out,_shards,aggregations.windows.buckets.*.doc_count"
+"""Only the counts: a bucket's bounds, copied as text, would be most of the bytes."""
+
+
+def read_lines_per_window(answer: Mapping[str, Any], count: int) -> list[int]:
+    buckets = answer["aggregations"]["windows"]["buckets"]
+    return [int(buckets[str(i)]["doc_count"]) for i in range(count)]
 
 
 def _group(bucket: Mapping[str, Any]) -> MessageGroup:
