@@ -5,7 +5,11 @@ window of the grid (as before) and only for the windows that hold lines (a count
 Three data sets, each indexed into the node at OPENSEARCH_URL under its own throwaway name:
 the generated-call test's hostile incident (a line every 7 minutes: the finest 5 s grid,
 ~480 windows), the demo incident (dense) and the Nezha TrainTicket fixture (real logs, every
-faulty minute). Both ways must give the same answers (checked, and printed):
+faulty minute). Both ways must give the same answers (checked, and printed).
+
+The old way is kept to a 40-minute what_changed (~480 windows): asked of a longer one
+(window 1h, baseline 6h: ~5,000 windows in one _msearch) it ran a 512 MB development node
+out of heap, which is the cost this change removes.
 
     OPENSEARCH_URL=http://127.0.0.1:9200 .venv/bin/python bench/group_windows_opensearch.py
 """
@@ -129,11 +133,6 @@ def main() -> None:
             cases += [
                 ("hostile what_changed at=2h", ctx, lambda c: what_changed(c, at="2h")),
                 ("hostile what_changed default at", ctx, what_changed),
-                (
-                    "hostile what_changed 1h/6h",
-                    ctx,
-                    lambda c: what_changed(c, at="3h", window="1h", baseline="6h"),
-                ),
                 ("hostile incident_timeline 6h", ctx, lambda c: incident_timeline(c, since="6h")),
             ]
             index = cluster.index(
