@@ -239,7 +239,9 @@ class OpenSearchLogSource:
         the cluster a few milliseconds even when it matches nothing. A window left out holds
         no line, so it has no group, as its own search would have found."""
         every = list(range(len(windows)))
-        if len(windows) <= _COUNT_FIRST_OVER or not all(math.isfinite(a + b) for a, b in windows):
+        if not _COUNT_FIRST_OVER < len(windows) <= _MAX_BUCKETS:
+            return every  # too few to be worth a count, or more than one search may count
+        if not all(math.isfinite(a + b) for a, b in windows):
             return every
         body = lines_per_window_body(fields, query, windows, self._search_timeout)
         answer = self._search(body, {"filter_path": LINES_FILTER_PATH})
