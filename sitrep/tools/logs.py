@@ -128,16 +128,24 @@ def error_patterns(
 
 
 COVERAGE_BUCKETS = 60
-"""Buckets per side in which the logs' presence is counted: a side's covered time is the
-length of its buckets with any line, to within one bucket per gap edge."""
+"""Buckets in the shorter side in which the logs' presence is counted: a side's covered time
+is the length of its buckets with any line, to within a bucket per gap edge."""
+MAX_COVERAGE_BUCKETS = 400
+"""At most this many buckets in all (a long baseline gets wider buckets)."""
 
 
 def coverage_buckets(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Each window cut into COVERAGE_BUCKETS equal buckets, in order."""
+    """The windows (in order, each ending where the next starts) cut into buckets of one width
+    on every side, so a line at a gap's edge counts for as much time on either side: a
+    COVERAGE_BUCKETS-th of the shortest window, wider when there would be more than
+    MAX_COVERAGE_BUCKETS."""
+    shortest = min(end - start for start, end in windows)
+    span = windows[-1][1] - windows[0][0]
+    width = max(shortest / COVERAGE_BUCKETS, span / MAX_COVERAGE_BUCKETS)
     out: list[tuple[float, float]] = []
     for start, end in windows:
-        width = (end - start) / COVERAGE_BUCKETS
-        edges = [start + i * width for i in range(COVERAGE_BUCKETS)] + [end]
+        count = max(1, round((end - start) / width))
+        edges = [start + (end - start) * i / count for i in range(count)] + [end]
         out += [(a, b) for a, b in pairwise(edges) if b > a]
     return out
 
