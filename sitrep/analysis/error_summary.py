@@ -2,7 +2,7 @@
 the baseline window. Current and baseline lines are mined together, so a template means the
 same thing on both sides and `new` is exact.
 
-Given both windows' lengths, each pattern's count is tested against its baseline count with
+Given the time the logs cover on each side, each pattern's count is tested against its baseline count with
 the conditional binomial test of two rates (`judge.compare_counts`), corrected for the many
 patterns tested at once (Benjamini–Hochberg): `increased` and `decreased` are discoveries,
 `chronic` a pattern of the baseline whose rate this window does not tell apart, `new` and
