@@ -191,7 +191,7 @@ def _mid_ranks(values: Sequence[float]) -> list[float]:
     return ranks
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _candidates(
     low: int, high: int, size: int, m: int, alternative: str, level: float, cuts: tuple[int, ...]
 ) -> tuple[tuple[int, int, float, float], ...]:
