@@ -8,7 +8,7 @@ Plain files are sought by time (`filescan.plan`). A compressed file is read in o
 block wholly before the range is passed over unparsed and the read stops past the range's
 end; the time range a complete read found (first and last timestamps, if the file was in
 order) is kept per process by the file's identity (device, inode, size, modification time
-and first bytes), so a later query outside it does not open the file, and a file replaced or
+and first bytes), so a later query outside it does not decompress the file, and one replaced or
 grown under the same name is read again. Files are read newest first (by their last
 timestamp where known, else by modification time).
 """
@@ -171,7 +171,7 @@ class FileLogSource:
                 return True
             known = self._ranges.get(identity)
             if known is not None and not known.meets(query):
-                return True  # its lines are all outside the range: not opened
+                return True  # its lines are all outside the range: not decompressed
             # (isal ships no annotations for its GzipFile subclass)
             with igzip.IGzipFile(fileobj=handle, mode="rb") as stream:  # type: ignore[no-untyped-call]
                 return (

@@ -95,7 +95,7 @@ def test_the_newest_hour_of_a_rotated_set_parses_the_newest_file_only(
     assert newest <= counts.parsed <= newest + slack
     assert len(counts.streamed) == 2
     counts.reset()
-    # Next time the compressed files are not opened at all, and the answer is the same.
+    # Next time the compressed files are not decompressed at all, and the answer is the same.
     assert messages(src, query) == expected(everything, query)
     assert counts.streamed == []
     assert newest <= counts.parsed <= newest + slack
