@@ -1,5 +1,6 @@
 """How many times one tool call reads each source: deploy-log parses, git processes, passes
-over the log files and log lines parsed, for rollback_candidates and incident_timeline.
+over the log files and log lines parsed, for rollback_candidates, incident_timeline
+and error_patterns.
 
 Run on the demo incident and on the 94,703 Nezha TrainTicket lines of 2023-01-30 (real logs
 written by others; tests/fixtures/nezha), with a deploy log of four deploys of
@@ -29,6 +30,7 @@ from sitrep.settings import DeployLogSource, FilesSource, Settings, load_setting
 from sitrep.sources import deploy_log, files, logparse
 from sitrep.tools.context import ToolContext, build_context
 from sitrep.tools.health import rollback_candidates
+from sitrep.tools.logs import error_patterns
 from sitrep.tools.timeline import incident_timeline
 
 NEZHA = (
@@ -79,6 +81,7 @@ def measure(label: str, ctx: ToolContext, service: str, since: str) -> None:
     for tool, call in (
         ("rollback_candidates", lambda: rollback_candidates(ctx, service=service)),
         ("incident_timeline", lambda: incident_timeline(ctx, service=service, since=since)),
+        ("error_patterns", lambda: error_patterns(ctx, service=service, since=since)),
     ):
         with counting() as counts, tool_call(tool, ctx.settings.deadline_seconds):
             call()

@@ -2,7 +2,7 @@
 the baseline window. Current and baseline lines are mined together, so a template means the
 same thing on both sides and `new` is exact.
 
-Given both windows' lengths, each pattern's count is tested against its baseline count with
+Given the time the logs cover on each side, each pattern's count is tested against its baseline count with
 the conditional binomial test of two rates (`judge.compare_counts`), corrected for the many
 patterns tested at once (Benjamini–Hochberg): `increased` and `decreased` are discoveries,
 `chronic` a pattern of the baseline whose rate this window does not tell apart, `new` and
@@ -93,6 +93,8 @@ class PatternSummary:
     baseline_total: int
     gone: list[PatternFound] = field(default_factory=list)
     """Patterns of the baseline with no line in the window (count 0), least likely first."""
+    judged: bool = False
+    """Whether counts were judged against the baseline (both sides observed)."""
 
 
 def summarize_patterns(
@@ -101,12 +103,15 @@ def summarize_patterns(
     max_groups: int = 50_000,
     ungrouped: Mapping[int, int] | None = None,
     lengths: tuple[float, float] | None = None,
+    observed: bool = False,
 ) -> PatternSummary:
     """`groups` are tagged with their window: `current` is the window asked about, any other
     tag is the baseline. `ungrouped` (read after `groups` is consumed) counts lines per window
     that a backend counted but did not return as text. `lengths` (seconds of the window, of
-    the baseline) let counts be judged; without them, or without baseline lines, patterns
-    come most frequent first with no change."""
+    the baseline) let counts be judged: the time the logs cover on each side, when `observed`
+    (then a baseline with no matching line is a known zero, and a side covering nothing
+    leaves every change unknown), else the windows' nominal lengths (then a baseline with no
+    matching line leaves changes unknown). Unjudged patterns come most frequent first."""
     miner = PatternMiner(max_groups=max_groups)
     seen: dict[int, _Seen] = {}
     before: dict[int, int] = {}
@@ -147,7 +152,7 @@ def summarize_patterns(
         for i, count in baseline_counts.items()
         if i not in merged
     ]
-    judged = lengths is not None and baseline_total > 0 and min(lengths) > 0
+    judged = lengths is not None and min(lengths) > 0 and (observed or baseline_total > 0)
     if lengths is not None and judged:
         judged_all = _judge(patterns + gone, lengths)
         patterns, gone = judged_all[: len(patterns)], judged_all[len(patterns) :]
@@ -157,7 +162,7 @@ def summarize_patterns(
         patterns.sort(key=lambda p: (-p.count, _sort_time(p.first_ts), p.pattern_id))
         gone.sort(key=lambda p: (-p.baseline_count, p.pattern_id))
     total = sum(p.count for p in patterns) + unmined
-    return PatternSummary(total, patterns, unmined, baseline_total, gone if baseline_total else [])
+    return PatternSummary(total, patterns, unmined, baseline_total, gone if judged else [], judged)
 
 
 def _judge(patterns: list[PatternFound], lengths: tuple[float, float]) -> list[PatternFound]:

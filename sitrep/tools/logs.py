@@ -1,13 +1,15 @@
 """search_logs and error_patterns: the lines, and the shapes they fall into."""
 
 import re
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Annotated
 
 from pydantic import Field
 
 from sitrep.analysis.error_summary import PatternFound, PatternSummary, summarize_patterns
-from sitrep.domain import LogQuery
-from sitrep.errors import InputError
+from sitrep.domain import LogQuery, WindowStats
+from sitrep.errors import InputError, SourceResponseError
 from sitrep.results import ErrorPatterns, GoneOut, LogLine, PatternOut, SearchLogs
 from sitrep.settings import OutputSettings
 from sitrep.sources.logparse import normalize_level
@@ -94,15 +96,95 @@ def error_patterns(
     windows = [(start, end)]
     if base_start is not None:
         windows.insert(0, (base_start, start))
-    found = logs.scan(_query(start, end, service, level_set, None), groups=windows)
+    query = _query(start, end, service, level_set, None)
+    buckets = coverage_buckets(windows) if base_start is not None else []
+    notes: list[str] = []
+    try:
+        found = logs.scan(query, groups=windows, stats=buckets)
+    except SourceResponseError as error:
+        if not buckets:
+            raise
+        # The per-bucket counts need what the patterns do not (an aggregatable service field).
+        found, buckets = logs.scan(query, groups=windows), []
+        notes.append(f"rates use the windows' full lengths; what the logs cover is unknown: {error}")
     report = found.report
-    lengths = (end - start, start - base_start) if base_start is not None else None
+    lengths = None
+    if base_start is not None:
+        lengths = (end - start, start - base_start)
+        if buckets:
+            lengths = covered_seconds(buckets, found.stats, start)
+            notes += coverage_notes(lengths, (end - start, start - base_start))
     summary = summarize_patterns(
-        found.groups, current=len(windows) - 1, ungrouped=report.ungrouped, lengths=lengths
+        found.groups,
+        current=len(windows) - 1,
+        ungrouped=report.ungrouped,
+        lengths=lengths,
+        observed=bool(buckets),
     )
     window = (epoch_iso(start), epoch_iso(end))
     base = (epoch_iso(base_start), epoch_iso(start)) if base_start is not None else None
-    return patterns_result(summary, window, base, level_set, top, scan_notes(report), ctx.settings.output)
+    notes = scan_notes(report) + notes
+    return patterns_result(summary, window, base, level_set, top, notes, ctx.settings.output)
+
+
+COVERAGE_BUCKETS = 60
+"""Buckets in the shorter side in which the logs' presence is counted: a side's covered time
+is the length of its buckets with any line, to within a bucket per gap edge."""
+MAX_COVERAGE_BUCKETS = 400
+"""At most this many buckets in all (a long baseline gets wider buckets)."""
+
+
+def coverage_buckets(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The windows (in order, each ending where the next starts) cut into buckets of one width
+    on every side, so a line at a gap's edge counts for as much time on either side: a
+    COVERAGE_BUCKETS-th of the shortest window, wider when there would be more than
+    MAX_COVERAGE_BUCKETS."""
+    shortest = min(end - start for start, end in windows)
+    span = windows[-1][1] - windows[0][0]
+    width = max(shortest / COVERAGE_BUCKETS, span / MAX_COVERAGE_BUCKETS)
+    out: list[tuple[float, float]] = []
+    for start, end in windows:
+        count = max(1, round((end - start) / width))
+        edges = [start + (end - start) * i / count for i in range(count)] + [end]
+        out += [(a, b) for a, b in pairwise(edges) if b > a]
+    return out
+
+
+def covered_seconds(
+    buckets: list[tuple[float, float]], stats: Mapping[str, Sequence[WindowStats]], split: float
+) -> tuple[float, float]:
+    """The seconds of (the window, the baseline) in buckets where the source had any line, of
+    any level: a gap in the logs (files covering part of the range, a retention edge, a
+    shipping outage) is time nobody observed, not a fall or a rise."""
+    window = baseline = 0.0
+    for index, (start, end) in enumerate(buckets):
+        if any(index < len(s) and s[index].events for s in stats.values()):
+            if start >= split:
+                window += end - start
+            else:
+                baseline += end - start
+    return window, baseline
+
+
+def coverage_notes(covered: tuple[float, float], nominal: tuple[float, float]) -> list[str]:
+    notes = []
+    for side, seen, length in zip(("window", "baseline"), covered, nominal, strict=True):
+        if seen <= 0:
+            notes.append(f"the logs have no line in the {side}, so change is unknown (null)")
+        elif seen < 0.99 * length:
+            notes.append(
+                f"the logs cover {_duration(seen)} of the {side}'s {_duration(length)}; "
+                "rates use the covered time"
+            )
+    return notes
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
 
 
 def patterns_result(
@@ -117,8 +199,8 @@ def patterns_result(
     """The result for a summary: the top patterns that fit the budget, the rest counted."""
     width = output.max_text_chars
     notes = list(notes)
-    known_baseline = base is not None and summary.baseline_total > 0
-    if base is not None and not known_baseline:
+    known_baseline = base is not None and summary.judged
+    if base is not None and not known_baseline and not any("so change is unknown" in n for n in notes):
         notes.append("the baseline window has no matching lines, so `new` is unknown (null)")
     if summary.unmined:
         notes.append(

@@ -80,15 +80,21 @@ class Cluster:
 
     def count(self, index: str, query: Mapping[str, Any]) -> int:
         """OpenSearch's own count, for checking sitrep's totals against."""
+        return int(self._read("POST", f"/{index}/_count", {"query": query})["count"])
+
+    def mapping(self, index: str) -> Any:
+        return self._read("GET", f"/{index}/_mapping")
+
+    def _read(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         # 429 is the node's search queue full (the searches of a test's last, timed-out calls
         # may still be running on it): back off and ask again, as any client should.
-        for attempt in range(10):
-            response = self.http.post(f"/{index}/_count", json={"query": query})
+        for attempt in range(20):
+            response = self.http.request(method, path, json=body)
             if response.status_code != 429:
                 break
             time.sleep(0.5 * (attempt + 1))
         response.raise_for_status()
-        return int(response.json()["count"])
+        return response.json()
 
     def close(self) -> None:
         """Delete the indices this harness created, and hang up."""

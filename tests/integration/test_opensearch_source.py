@@ -193,6 +193,9 @@ def test_a_service_field_without_keyword_is_explained(
     assert health.windows[0].verdict == "insufficient"
     assert any("logs not read: opensearch: service.name is text without a keyword" in n for n in health.notes)
     assert "service.name is text without a keyword sub-field" in statuses(runtime.sources)[-1].detail
+    # error_patterns needs the service field only to know what the logs cover: it still answers.
+    patterns = error_patterns(runtime, since="3h", levels=["all"])
+    assert patterns.total > 0 and any("rates use the windows' full lengths" in n for n in patterns.notes)
 
 
 def test_writes_never_reach_the_cluster(cluster: Cluster, opensearch_url: str) -> None:

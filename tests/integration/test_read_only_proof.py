@@ -91,8 +91,7 @@ def session(
 
 
 def state(cluster: Cluster, index: str, incident: HostileIncident) -> tuple[Any, ...]:
-    mapping = cluster.http.get(f"/{index}/_mapping").json()
-    return cluster.count(index, {"match_all": {}}), mapping, incident.repo.snapshot()
+    return cluster.count(index, {"match_all": {}}), cluster.mapping(index), incident.repo.snapshot()
 
 
 @pytest.mark.parametrize("tool", sorted(t.__name__ for t in READ_TOOLS))
