@@ -26,6 +26,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sitrep.analysis.judge import Bad, mann_whitney_u, min_p_value
 
@@ -90,12 +91,8 @@ def _best(
     low, high = within
     m = len(reference)
     alternative = _ALTERNATIVE[bad]
-    spans = [(a, b) for a, b in _spans(low, high, len(values)) if not any(a < cut < b for cut in cuts)]
-    # The most n stretches whose smallest reachable p-value, times n, is within the level:
-    # a stretch too short to pass is no test at all, and does not count.
-    reachable = sorted((min_p_value(b - a, m, alternative), a, b) for a, b in spans)  # type: ignore[arg-type]
-    count = max((n for n, (p, _, _) in enumerate(reachable, 1) if p * n <= level), default=0)
-    if not count:
+    candidates = _candidates(low, high, len(values), m, alternative, level, tuple(sorted(set(cuts))))
+    if not candidates:
         return None
     prefix = [0.0]
     for share in below[low:high]:
@@ -106,7 +103,14 @@ def _best(
         z = (prefix[b - low] - prefix[a - low] - n * m / 2) / math.sqrt(n * m * (n + m + 1) / 12)
         return z if bad == "up" else -z if bad == "down" else abs(z)
 
-    _, a, b = max(((score(a, b), a, b) for _, a, b in reachable[:count]), key=lambda item: item[0])
+    sign = 1.0 if bad == "up" else -1.0
+    best, a, b = -math.inf, 0, 0
+    for x, y, half, scale in candidates:
+        z = (prefix[y - low] - prefix[x - low] - half) / scale
+        z = abs(z) if bad == "either" else sign * z
+        if z > best:
+            best, a, b = z, x, y
+    count = len(candidates)
     _, p = mann_whitney_u(values[a:b], reference, alternative)  # type: ignore[arg-type]
     corrected = min(1.0, p * count)
     if corrected <= level:
@@ -185,6 +189,29 @@ def _mid_ranks(values: Sequence[float]) -> list[float]:
             ranks[order[position]] = (start + end) / 2 + 1
         start = end + 1
     return ranks
+
+
+@lru_cache(maxsize=256)
+def _candidates(
+    low: int, high: int, size: int, m: int, alternative: str, level: float, cuts: tuple[int, ...]
+) -> tuple[tuple[int, int, float, float], ...]:
+    """The stretches within [low, high) that could pass against a reference of `m` values,
+    most promising first (the most n whose smallest reachable p-value, times n, is within
+    the level), each with its score's centre and scale: they depend on sizes alone, so
+    every signal of a fleet with one baseline and one range shares them."""
+    spans = [(a, b) for a, b in _spans(low, high, size) if not _spans_cut(a, b, cuts)]
+    reachable = sorted((min_p_value(b - a, m, alternative), a, b) for a, b in spans)  # type: ignore[arg-type]
+    count = max((n for n, (p, _, _) in enumerate(reachable, 1) if p * n <= level), default=0)
+    return tuple(
+        (a, b, (b - a) * m / 2, math.sqrt((b - a) * m * ((b - a) + m + 1) / 12))
+        for _, a, b in reachable[:count]
+    )
+
+
+def _spans_cut(a: int, b: int, cuts: tuple[int, ...]) -> bool:
+    """Whether a cut lies strictly inside (a, b); `cuts` sorted."""
+    i = bisect_right(cuts, a)
+    return i < len(cuts) and cuts[i] < b
 
 
 def _spans(low: int, high: int, size: int) -> list[tuple[int, int]]:

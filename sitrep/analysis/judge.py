@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 from typing import Literal
 
@@ -255,9 +256,11 @@ def _exact_p(u1: float, n1: int, n2: int, alternative: Alternative) -> float:
     return min(1.0, 2 * min(upper, lower))
 
 
-def _u_frequencies(n1: int, n2: int) -> list[int]:
+@lru_cache(maxsize=1024)
+def _u_frequencies(n1: int, n2: int) -> tuple[int, ...]:
     """How many arrangements give each U = 0 … n1·n2: the coefficients of the Gaussian
-    binomial [n1+n2 choose n1]_q, built as the product of (1 - q^(n2+i)) / (1 - q^i)."""
+    binomial [n1+n2 choose n1]_q, built as the product of (1 - q^(n2+i)) / (1 - q^i). Kept
+    once made: a fleet's signals are tested at a handful of sizes."""
     size = n1 * n2 + 1
     poly = [0] * size
     poly[0] = 1
@@ -267,7 +270,7 @@ def _u_frequencies(n1: int, n2: int) -> list[int]:
             poly[power] -= poly[power - step]
         for power in range(i, size):
             poly[power] += poly[power - i]
-    return poly
+    return tuple(poly)
 
 
 def _critical_count(n1: int, n2: int, level: float) -> int:

@@ -1,8 +1,16 @@
 """Local log files, the embedded default: globs of NDJSON, logfmt or plain files (`.gz` too).
 
 Files are streamed line by line on every query, never loaded whole, so a day of logs costs
-one pass and a little memory: a line is read to its first MiB at most (`LineReader`). A line
+one pass and a little memory: a line is read to its first MiB at most. A line
 that cannot be read is skipped and counted.
+
+Plain files are sought by time (`filescan.plan`). A compressed file is read in order, but a
+block wholly before the range is passed over unparsed and the read stops past the range's
+end; the time range a complete read found (first and last timestamps, if the file was in
+order) is kept per process by the file's identity (device, inode, size, modification time
+and first bytes), so a later query outside it does not decompress the file, and one replaced or
+grown under the same name is read again. Files are read newest first (by their last
+timestamp where known, else by modification time).
 """
 
 from __future__ import annotations
@@ -15,16 +23,30 @@ import re
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
+
+from isal import igzip
 
 from sitrep.deadline import Call, check, current, expired, time_left, touched
 from sitrep.domain import ERROR_LEVELS, LogQuery, LogRecord, MessageGroup, ScanReport, WindowStats
 from sitrep.errors import SourceUnavailable
 from sitrep.settings import FieldNames, FilesSource
-from sitrep.sources.filescan import Block, Filter, blocks, candidates, first_time, passes, plan
+from sitrep.sources.filescan import (
+    DISORDER,
+    Block,
+    Filter,
+    block_times,
+    blocks,
+    candidates,
+    first_time,
+    in_order,
+    plan,
+    stream_blocks,
+)
 from sitrep.sources.globbing import expand
-from sitrep.sources.lines import MAX_LINE_BYTES, LineReader
+from sitrep.sources.lines import MAX_LINE_BYTES
 from sitrep.sources.logparse import Format, LineParser, field_keys, parse_timestamp
 from sitrep.sources.protocols import LogPage, SourceStatus, Windows, WindowScan
 from sitrep.sources.servicenames import ServiceNames
@@ -33,6 +55,21 @@ from sitrep.sources.traces import TraceLines
 from sitrep.timespec import epoch_iso
 
 _TAIL_BYTES = 65536
+_HEAD_BYTES = 256
+
+Identity = tuple[int, int, int, int, bytes]
+"""A file's device, inode, size, modification time (ns) and first bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """The first and last timestamps a complete, in-order read of a compressed file found."""
+
+    first: float
+    last: float
+
+    def meets(self, query: LogQuery) -> bool:
+        return self.first - DISORDER < query.end and self.last + DISORDER >= query.start
 
 
 class FileLogSource:
@@ -50,6 +87,8 @@ class FileLogSource:
         self._quick_ts = re.compile(rb'"' + re.escape(fields.timestamp.encode()) + rb'"\s*:\s*"([^"]+)"')
         self._level_keys = field_keys(fields, "level")
         self._service_names = ServiceNames(field_keys(fields, "service"))
+        self._ranges: dict[Identity, TimeRange] = {}
+        """The time ranges of compressed files read whole, by identity (see the module)."""
 
     def paths(self, report: ScanReport | None = None) -> list[Path]:
         """The files the globs match; with `report`, says so there if the deadline cut the
@@ -92,16 +131,22 @@ class FileLogSource:
         return paths
 
     def _newest_first(self, paths: list[Path]) -> list[Path]:
-        """Files most recently written first: rotated files (`app.log.1`, `app.log.2.gz`)
-        hold older lines than the file written to now."""
+        """Files with the newest lines first: a compressed file by the last timestamp a read
+        of it found, any other by when it was last written (rotated files, `app.log.1`,
+        `app.log.2.gz`, hold older lines than the file written to now)."""
 
-        def modified(path: Path) -> float:
+        def newest(path: Path) -> float:
             try:
-                return path.stat().st_mtime
+                stat = path.stat()
             except OSError:
                 return float("-inf")
+            if path.suffix == ".gz":
+                for identity, known in self._ranges.items():
+                    if identity[:4] == _stat_key(stat):
+                        return known.last
+            return stat.st_mtime
 
-        return sorted(paths, key=lambda p: (-modified(p), str(p)))
+        return sorted(paths, key=lambda p: (-newest(p), str(p)))
 
     def _file_records(
         self, path: Path, query: LogQuery, report: ScanReport, reading: _Reading | None = None
@@ -110,15 +155,30 @@ class FileLogSource:
         parser = self._parser(path)
         tests = Filter.of(query, parser.default_service, self._level_keys)
         try:
-            handle = _open(path)
+            handle = path.open("rb")
         except OSError as error:
             report.partial = True
             report.note(f"could not read {path}: {error.strerror or error}")
             return True
         with handle:
-            if path.suffix == ".gz":
-                return (yield from self._stream_records(path, handle, parser, tests, query, report, reading))
-            return (yield from self._seek_records(path, handle, parser, tests, query, report, reading))
+            if path.suffix != ".gz":
+                return (yield from self._seek_records(path, handle, parser, tests, query, report, reading))
+            try:
+                identity = _identity(handle)
+            except OSError as error:
+                report.partial = True
+                report.note(f"could not read {path}: {error.strerror or error}")
+                return True
+            known = self._ranges.get(identity)
+            if known is not None and not known.meets(query):
+                return True  # its lines are all outside the range: not decompressed
+            # (isal ships no annotations for its GzipFile subclass)
+            with igzip.IGzipFile(fileobj=handle, mode="rb") as stream:  # type: ignore[no-untyped-call]
+                return (
+                    yield from self._stream_records(
+                        path, cast(IO[bytes], stream), identity, parser, tests, query, report, reading
+                    )
+                )
 
     def _seek_records(
         self,
@@ -172,39 +232,43 @@ class FileLogSource:
         self,
         path: Path,
         handle: IO[bytes],
+        identity: Identity,
         parser: LineParser,
         tests: Filter,
         query: LogQuery,
         report: ScanReport,
         reading: _Reading | None,
     ) -> Generator[LogRecord, None, bool]:
-        """A compressed file, which cannot be sought: read line by line, in order."""
-        where = str(path)
+        """A compressed file, which cannot be sought: read in order, a block at a time; a
+        block wholly before the range is passed over, and the read stops at one wholly after
+        it (while the file is in time order). A complete read keeps the file's time range."""
         needle = query.text.lower() if query.text else None
-        lines = LineReader(handle)
-        for number, raw, cut in lines.raw():
-            if cut:
-                report.note(f"lines over {MAX_LINE_BYTES >> 20} MiB are read to their first MiB only")
-            line = raw.rstrip(b"\r\n")
-            if not line or (tests.active and not passes(line, tests)):
-                continue
-            record = parser.parse_bytes(line)
-            if record is None:
-                if line.strip():
-                    report.skip(where, number)
-                continue
-            if _matches(record, query, needle):
-                yield record
-        if lines.too_long:
+        seen = _Stream(query, self._time_of(parser))
+        try:
+            for block in stream_blocks(handle):
+                check()
+                if expired():
+                    report.partial = True
+                    if reading is not None:
+                        reading.stream_cut(path, seen.read_from, seen.read_to)
+                    return False
+                if block.cut_lines:
+                    report.note(f"lines over {MAX_LINE_BYTES >> 20} MiB are read to their first MiB only")
+                wanted = seen.wanted(block)
+                if wanted is None:
+                    break  # wholly after the range: so is the rest
+                if wanted:
+                    yield from _block_records(str(path), block, parser, tests, query, needle, report)
+        except (OSError, EOFError, gzip.BadGzipFile) as error:
             report.partial = True
-            report.skip(where, lines.stopped_at or 0)
-            report.note(f"stopped reading {path} at line {lines.stopped_at:,}: a line of over 64 MiB")
-        elif lines.stopped_at is not None:
-            report.partial = True
-            report.note(f"stopped reading {path} at line {lines.stopped_at:,}: the call's deadline came")
-            return False
+            report.note(f"could not read all of {path}: {error}")
+            return True
+        found = seen.range()
+        if found is not None:
+            self._ranges = {k: v for k, v in self._ranges.items() if k[:2] != identity[:2]}
+            self._ranges[identity] = found
         if reading is not None:
-            reading.whole(path)
+            reading.whole(seen.read_from, query)
         return True
 
     def _time_of(self, parser: LineParser) -> Callable[[bytes], float | None]:
@@ -310,7 +374,7 @@ class FileLogSource:
         return SourceStatus(self.name, "files", True, _ms(started), detail)
 
     def _last_timestamp(self, path: Path) -> float | None:
-        if path.suffix == ".gz":
+        if path.suffix == ".gz":  # (a read keeps its range from samples, not its newest line)
             return None
         parser = self._parser(path)
         try:
@@ -333,12 +397,79 @@ _BACKWARDS = 1 << 62
 that grows as the read goes on, as line numbers do when a file is read in order."""
 
 
+class _Stream:
+    """What the blocks of a compressed file read in order told of its times."""
+
+    def __init__(self, query: LogQuery, time_of: Callable[[bytes], float | None]) -> None:
+        self._query = query
+        self._time_of = time_of
+        self.ordered = True
+        self.first: float | None = None
+        self.newest = float("-inf")
+        self.read_from: float | None = None
+        """The first time of the first block read for the range (None: none yet)."""
+        self.read_to: float | None = None
+        self.stopped = False
+
+    def wanted(self, block: Block) -> bool | None:
+        """Whether the block's lines may be in the range; None when it, and every block after
+        it, is wholly after the range (the file is in order as far as it was read)."""
+        times = block_times(block, self._time_of)
+        if times is None or not in_order(times, self.newest):
+            self.ordered = False
+        if times is None:
+            return True
+        if self.first is None:
+            self.first = times[0]
+        self.newest = max(self.newest, *times)
+        if self.ordered and times[-1] < self._query.start - DISORDER:
+            return False
+        if self.ordered and times[0] > self._query.end + DISORDER:
+            self.stopped = True
+            return None
+        if self.read_from is None:
+            self.read_from = times[0]
+        self.read_to = times[-1]
+        return True
+
+    def range(self) -> TimeRange | None:
+        """The file's time range, if it was read to its end and found in order."""
+        if self.stopped or not self.ordered or self.first is None:
+            return None
+        return TimeRange(self.first, self.newest)
+
+
+def _block_records(
+    where: str,
+    block: Block,
+    parser: LineParser,
+    tests: Filter,
+    query: LogQuery,
+    needle: str | None,
+    report: ScanReport,
+) -> Iterator[LogRecord]:
+    """The records of a block (of a file read in order) that match the query."""
+    for offset, text in candidates(block, tests):
+        line = text[:MAX_LINE_BYTES]
+        if len(text) > MAX_LINE_BYTES:
+            report.note(f"lines over {MAX_LINE_BYTES >> 20} MiB are read to their first MiB only")
+        record = parser.parse_bytes(line)
+        if record is None:
+            if line.strip():
+                at = offset - block.offset
+                report.skip(where, block.first_line + block.data.count(b"\n", 0, at) + 1)
+            continue
+        if _matches(record, query, needle):
+            yield record
+
+
 class _Reading:
     """How far back one read has come, to say which span a deadline-cut answer covers."""
 
     def __init__(self, query: LogQuery) -> None:
         self._query = query
         self.oldest: float | None = None
+        self._stream: tuple[Path, float | None, float | None] | None = None
 
     def reached(self, ts: float) -> None:
         """A line of this time was read (lines are read newest first)."""
@@ -351,14 +482,33 @@ class _Reading:
         if ts is not None:
             self.reached(ts)
 
-    def whole(self, path: Path) -> None:
-        pass  # a file read to its end adds no cut to say
+    def whole(self, read_from: float | None, query: LogQuery) -> None:
+        """A compressed file was read (in order) through the range, from a line of time
+        `read_from` (None: no line near the range)."""
+        if read_from is not None:
+            self.reached(max(read_from, query.start))
+
+    def stream_cut(self, path: Path, read_from: float | None, read_to: float | None) -> None:
+        """The deadline came while reading a compressed file in order, after its lines from
+        `read_from` to `read_to` in the range were read."""
+        self._stream = (path, read_from, read_to)
 
     def say_cut(self, report: ScanReport) -> None:
         report.partial = True
         end = self._query.end
+        streamed = False
+        if self._stream is not None:
+            path, read_from, read_to = self._stream
+            if read_from is not None and read_to is not None:
+                streamed = True
+                begun = epoch_iso(max(read_from, self._query.start))
+                report.note(
+                    f"the call's deadline came while reading {path.name}, which is compressed and "
+                    f"read oldest first: of it, only lines from {begun} to {epoch_iso(read_to)} were read"
+                )
         if self.oldest is None or self.oldest >= end:
-            report.note("the call's deadline came before any line of the range was read")
+            if not streamed:
+                report.note("the call's deadline came before any line of the range was read")
             return
         since = max(self.oldest, self._query.start)
         until = "the end of the range" if end == float("inf") else epoch_iso(end)
@@ -474,10 +624,16 @@ def _parts(fine: Sequence[tuple[float, float]], coarse: Sequence[tuple[float, fl
     return parts
 
 
-def _open(path: Path) -> IO[bytes]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]  # a GzipFile is a binary IO
-    return path.open("rb")
+def _stat_key(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _identity(handle: IO[bytes]) -> Identity:
+    """The open file's identity (its first bytes read, then the handle put back at 0)."""
+    stat = os.fstat(handle.fileno())
+    head = handle.read(_HEAD_BYTES)
+    handle.seek(0)
+    return (*_stat_key(stat), head)
 
 
 def _matches(record: LogRecord, query: LogQuery, needle: str | None) -> bool:

@@ -10,7 +10,10 @@ again as it is now, for the price of some sixty reads of a few KiB.
 
 `blocks` then reads the stretch in blocks of `BLOCK_BYTES`, the newest block first, so that
 when the call's deadline cuts the read short, what was read is the most recent data. A
-compressed (`.gz`) file cannot be sought: it is read whole, in order.
+compressed (`.gz`) file cannot be sought: `stream_blocks` reads it in order, in blocks of
+whole lines, and `block_times` samples each block's timestamps so that a block wholly before
+the range is passed over without parsing and the read stops at the first block wholly after
+it (with the same tolerance for disorder as the binary search).
 
 `candidates` applies the cheap tests to a block's bytes before any line is parsed: the value
 after each level key of a JSON line (else the words a wanted level is spelled with), the
@@ -42,11 +45,14 @@ __all__ = [
     "Block",
     "Filter",
     "Span",
+    "block_times",
     "blocks",
     "candidates",
     "first_time",
+    "in_order",
     "passes",
     "plan",
+    "stream_blocks",
 ]
 
 BLOCK_BYTES = 4 << 20
@@ -82,6 +88,9 @@ class Block:
     offset: int
     data: bytes
     cut_lines: int = 0
+    first_line: int = 0
+    """The number of the block's first line, less one, where it is known (a file read in
+    order); 0 otherwise."""
 
 
 def _probe(handle: IO[bytes], offset: int, end: int, time_of: TimeOf) -> tuple[float | None, int]:
@@ -156,6 +165,81 @@ def blocks(handle: IO[bytes], span: Span) -> Iterator[Block]:
         block = _read_block(handle, low, high)
         if block is not None:
             yield block
+
+
+def stream_blocks(handle: IO[bytes]) -> Iterator[Block]:
+    """The lines of a file that cannot be sought, in order, in blocks of about `BLOCK_BYTES`
+    of whole lines (the last line of the file may lack its newline). A line over
+    `MAX_LINE_BYTES` is read to that limit (its block says so) and the rest passed over."""
+    offset = 0
+    line = 0
+    pending = b""
+    skipping = False
+    while True:
+        chunk = handle.read(BLOCK_BYTES)
+        if not chunk:
+            if pending and not skipping:
+                yield Block(offset, pending, 0, line)
+            return
+        data = pending + chunk if pending else chunk
+        pending = b""
+        if skipping:  # the rest of a line over the limit
+            newline = data.find(b"\n")
+            if newline < 0:
+                offset += len(data)
+                continue
+            offset += newline + 1
+            line += 1
+            data = data[newline + 1 :]
+            skipping = False
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            if len(data) > MAX_LINE_BYTES:
+                yield Block(offset, data[:MAX_LINE_BYTES], 1, line)
+                offset += len(data)
+                skipping = True
+            else:
+                pending = data
+            continue
+        block = Block(offset, data[:cut] if cut < len(data) else data, 0, line)
+        yield block
+        line += block.data.count(b"\n")
+        offset += cut
+        pending = data[cut:]
+
+
+def block_times(block: Block, time_of: TimeOf) -> list[float] | None:
+    """The timestamps of `SAMPLES` lines spread over the block, its first and its last line,
+    in the block's order; None if one of them has no timestamp (nothing can be said of it)."""
+    data = block.data
+    size = len(data)
+    if not size:
+        return None
+    starts = [0]
+    for i in range(1, SAMPLES + 1):
+        newline = data.find(b"\n", size * i // (SAMPLES + 1))
+        if 0 <= newline < size - 1:
+            starts.append(newline + 1)
+    body = data[:-1] if data.endswith(b"\n") else data
+    starts.append(body.rfind(b"\n") + 1)
+    times = []
+    for start in sorted(set(starts)):
+        end = data.find(b"\n", start)
+        ts = time_of(data[start : size if end < 0 else end])
+        if ts is None:
+            return None
+        times.append(ts)
+    return times
+
+
+def in_order(times: list[float], before: float = float("-inf")) -> bool:
+    """Whether `times` (after a line of time `before`) are in order within `DISORDER`."""
+    previous = before
+    for ts in times:
+        if ts < previous - DISORDER:
+            return False
+        previous = max(previous, ts)
+    return True
 
 
 def first_time(block: Block, time_of: TimeOf) -> float | None:

@@ -177,6 +177,7 @@ def _metric_signals(
     step = max(float(size), METRIC_STEP)
     window = f"{int(step)}s"
     out: list[Signal] = []
+    finite = math.isfinite
     try:
         for signal in metrics.signals(service):
             check()
@@ -185,7 +186,7 @@ def _metric_signals(
             )
             bad: Bad = "up" if signal.bad == "up" else "down" if signal.bad == "down" else "either"
             for name, series in sorted(found.items()):
-                samples = [(ts - step, v) for ts, v in series.samples if math.isfinite(v)]
+                samples = [(ts - step, v) for ts, v in series.samples if finite(v)]
                 out.append(Signal(name, signal.name, "metrics", bad, samples))
     except SitrepError as error:
         notes.append(f"metrics left out: {source_failed(error, 'metrics')}")
