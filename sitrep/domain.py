@@ -87,6 +87,10 @@ class LogQuery:
 MAX_SKIP_EXAMPLES = 5
 
 
+LATENCY_UNKNOWN = "latency percentiles are unknown"
+"""How a scan's note ends when the source has no numeric duration to read latency from."""
+
+
 @dataclass(slots=True)
 class ScanReport:
     """What a read could not use, so answers can say what they left out. One report may

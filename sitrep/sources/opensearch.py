@@ -26,7 +26,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sitrep.deadline import check
-from sitrep.domain import LogQuery, LogRecord, MessageGroup, ScanReport, TraceStep, WindowStats
+from sitrep.domain import (
+    LATENCY_UNKNOWN,
+    LogQuery,
+    LogRecord,
+    MessageGroup,
+    ScanReport,
+    TraceStep,
+    WindowStats,
+)
 from sitrep.errors import SourceError, SourceResponseError
 from sitrep.settings import FieldNames, OpenSearchSettings
 from sitrep.sources.logparse import LineParser, field_keys
@@ -259,10 +267,7 @@ class OpenSearchLogSource:
         if problem is not None:
             raise SourceResponseError(SOURCE, problem)
         if fields.duration is None:
-            report.note(
-                f"{self._names.duration} is not a numeric field in {fields.index}: "
-                "latency percentiles are unknown"
-            )
+            report.note(f"{self._names.duration} is not a numeric field in {fields.index}: {LATENCY_UNKNOWN}")
         filters = query_filters(fields, query, windows[0][0], windows[-1][1])
         # Services times windows are buckets; OpenSearch refuses more than search.max_buckets.
         services = max(1, min(_MAX_SERVICES, _MAX_BUCKETS // (len(windows) + 1)))

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from sitrep.analysis.error_summary import PatternFound, PatternSummary, summarize_patterns
-from sitrep.domain import LogQuery, WindowStats
+from sitrep.domain import LATENCY_UNKNOWN, LogQuery, WindowStats
 from sitrep.errors import InputError, SourceResponseError
 from sitrep.results import ErrorPatterns, GoneOut, LogLine, PatternOut, SearchLogs
 from sitrep.settings import OutputSettings
@@ -123,7 +123,8 @@ def error_patterns(
     )
     window = (epoch_iso(start), epoch_iso(end))
     base = (epoch_iso(base_start), epoch_iso(start)) if base_start is not None else None
-    notes = scan_notes(report) + notes
+    # The per-bucket counts are read for coverage only: latency is not this tool's business.
+    notes = [n for n in scan_notes(report) if not n.endswith(LATENCY_UNKNOWN)] + notes
     return patterns_result(summary, window, base, level_set, top, notes, ctx.settings.output)
 
 
